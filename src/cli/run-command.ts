@@ -1,0 +1,167 @@
+// `exitless run`: turns QEMU-style options into RunOptions, assembles .asm guests, runs, and maps the result
+// to QEMU's process exit status. The machine itself is machine/run.ts's.
+
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { assembleFile } from '../asm/index.js';
+import type { LogItem } from '../core/tracer.js';
+import { runImage, type RunOptions, type RunResult } from '../machine/run.js';
+import { ByteStream, type CliIo, SyncFile } from './io.js';
+import { logItemsHelp, lineLogger, parseCharDev, parseCycles, parseLogItems, parseMemorySize } from './options.js';
+
+export interface RunArgs {
+  image?: string;
+  kernel?: string;
+  m?: string;
+  serial?: string;
+  append?: string;
+  initrd?: string;
+  d?: string;
+  D?: string;
+  maxCycles?: string;
+  noReboot?: boolean;
+  debugcon?: string;
+}
+
+/** Exit code for usage errors, unreadable files and refused images. */
+export const EXIT_USAGE = 2;
+/** Exit code when --max-cycles ran out (the `timeout` command's, which kvm-unit-tests also reports). */
+export const EXIT_TIMEOUT = 124;
+
+/** Reads a guest: an image file as is, a .asm file through the assembler. Errors are printed; null on failure. */
+export function readGuest(path: string, io: CliIo): Uint8Array | null {
+  if (path.endsWith('.asm')) {
+    const result = assembleFile(path);
+    if (!result.ok) {
+      for (const e of result.errors) io.stderr(`${e.file}:${e.line}: ${e.message}\n`);
+      return null;
+    }
+    return result.bytes;
+  }
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    io.stderr(`exitless: ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot read file'}\n`);
+    return null;
+  }
+}
+
+/** The process exit status QEMU would give for this run (devices.md 6.3), with ours for a cycle timeout. */
+export function exitCodeOf(result: RunResult): number {
+  switch (result.stop) {
+    case 'debug-exit':
+      return result.exitStatus ?? 0;
+    case 'load-error':
+      return EXIT_USAGE;
+    case 'max-cycles':
+      return EXIT_TIMEOUT;
+    default:
+      return 0; // halt, or shutdown (triple fault) with -no-reboot: QEMU exits 0
+  }
+}
+
+export function runCommand(args: RunArgs, io: CliIo): number {
+  const closers: (() => void)[] = [];
+  try {
+    return runWith(args, io, closers);
+  } finally {
+    for (const close of closers) close();
+  }
+}
+
+function runWith(args: RunArgs, io: CliIo, closers: (() => void)[]): number {
+  const fail = (message: string): number => {
+    io.stderr(`exitless: ${message}\n`);
+    return EXIT_USAGE;
+  };
+  if (args.d === 'help') {
+    io.stdout(logItemsHelp());
+    return 0;
+  }
+  const path = args.kernel ?? args.image;
+  if (path === undefined) return fail('run: give an image (exitless run IMAGE or -kernel IMAGE)');
+  if (args.kernel !== undefined && args.image !== undefined && args.image !== args.kernel) {
+    return fail(`run: two images given (${args.image} and -kernel ${args.kernel})`);
+  }
+  const options: RunOptions = { noReboot: args.noReboot === true };
+  if (args.m !== undefined) {
+    const size = parseMemorySize(args.m);
+    if (!size.ok) return fail(size.error);
+    options.memoryBytes = size.value;
+  }
+  if (args.maxCycles !== undefined) {
+    const cycles = parseCycles(args.maxCycles);
+    if (!cycles.ok) return fail(cycles.error);
+    options.maxCycles = cycles.value;
+  }
+  const serial = parseCharDev('-serial', args.serial ?? 'stdio');
+  if (!serial.ok) return fail(serial.error);
+  const debugcon = parseCharDev('-debugcon', args.debugcon ?? 'none');
+  if (!debugcon.ok) return fail(debugcon.error);
+  let logItems: ReadonlySet<LogItem> = new Set<LogItem>();
+  if (args.d !== undefined) {
+    const parsed = parseLogItems(args.d);
+    if (!parsed.ok) return fail(parsed.error);
+    logItems = parsed.value;
+  }
+
+  // Modules (-initrd "file args,file2"): QEMU passes each entry's text as the module's command line.
+  const modules: { name: string; data: Uint8Array }[] = [];
+  if (args.initrd !== undefined) {
+    for (const entry of args.initrd.split(',')) {
+      const file = entry.trim().split(/\s+/)[0];
+      if (file === '') continue;
+      try {
+        modules.push({ name: entry.trim(), data: new Uint8Array(readFileSync(file)) });
+      } catch {
+        return fail(`-initrd: cannot read ${file}`);
+      }
+    }
+  }
+  if (modules.length > 0) options.modules = modules;
+  // QEMU's multiboot command line is "<kernel file> <-append text>".
+  if (args.append !== undefined) options.cmdline = `${basename(path)} ${args.append}`;
+
+  const image = readGuest(path, io);
+  if (image === null) return EXIT_USAGE;
+
+  const openSink = (dev: typeof serial.value): ((b: number) => void) | undefined => {
+    if (dev.kind === 'none') return undefined;
+    let stream: ByteStream;
+    if (dev.kind === 'stdio') {
+      stream = new ByteStream((bytes) => io.stdout(bytes));
+    } else {
+      const file = new SyncFile(dev.path);
+      stream = new ByteStream((bytes) => file.write(bytes));
+      closers.push(() => file.close());
+    }
+    closers.unshift(() => stream.flush());
+    return (b) => stream.push(b);
+  };
+  try {
+    options.serial = openSink(serial.value);
+    options.debugcon = openSink(debugcon.value);
+  } catch {
+    return fail('cannot open an output file for -serial or -debugcon');
+  }
+  if (logItems.size > 0) {
+    let writeLine = (line: string): void => io.stderr(line);
+    if (args.D !== undefined) {
+      let file: SyncFile;
+      try {
+        file = new SyncFile(args.D);
+      } catch {
+        return fail(`-D: cannot open ${args.D}`);
+      }
+      closers.push(() => file.close());
+      writeLine = (line) => file.write(line);
+    }
+    options.logger = lineLogger(logItems, writeLine);
+  }
+
+  const result = runImage(image, options);
+  if (result.stop === 'load-error') return fail(`${path}: ${result.error}`);
+  for (const w of result.warnings ?? []) io.stderr(`exitless: warning: ${w}\n`);
+  if (result.stop === 'max-cycles') io.stderr(`exitless: stopped after ${result.cycles} cycles (--max-cycles)\n`);
+  return exitCodeOf(result);
+}

@@ -1,0 +1,832 @@
+// The IA-32 core: architectural state, the run loop over the decoded-instruction cache, linear memory
+// access through the TLB, and exception plumbing. Instruction semantics live in exec/, tables in optable.ts.
+
+import type { PortBus } from '../core/bus.js';
+import type { InterruptController } from '../core/irq.js';
+import { type PhysicalMemory, PAGE_SHIFT } from '../core/physical-memory.js';
+import type { Scheduler } from '../core/scheduler.js';
+import { type Logger, NULL_LOGGER } from '../core/tracer.js';
+import { type CompiledTable, DecodeCache, type DecodeInfo, MAX_INSN_LENGTH, Seg, decode } from './decoder.js';
+import { Flag, LazyOp, lazyFlags, ARITH_FLAGS } from './flags.js';
+import { Vector, deliverEvent, EventKind } from './interrupts.js';
+import { TABLE } from './optable.js';
+import { walk } from './paging.js';
+import { formatRegisters } from './dump.js';
+import { MsrFile } from './msr.js';
+import { Reg, hex4, hex8 } from './registers.js';
+
+export { Reg, R8, hex4, hex8 } from './registers.js';
+
+/** Why run() returned. */
+export type CpuStop = 'limit' | 'halt' | 'stop' | 'shutdown';
+
+/** Thrown (one preallocated object, STYLE rule 5) to unwind from a faulting instruction. */
+export const FAULT = { fault: true } as const;
+
+export interface CpuOptions {
+  memory: PhysicalMemory;
+  ports: PortBus;
+  scheduler: Scheduler;
+  logger?: Logger;
+}
+
+/** TLB entry bits (low 12 bits of an entry whose high 20 bits are the RAM page frame). */
+export const TLB_READ = 1;
+export const TLB_WRITE = 2;
+
+const CR0_PE = 1;
+const CR0_PG = 1 << 31;
+const EMPTY_MAP = new Int32Array(4096);
+
+export class Cpu {
+  readonly memory: PhysicalMemory;
+  readonly ports: PortBus;
+  readonly scheduler: Scheduler;
+  logger: Logger;
+  intc: InterruptController | null = null;
+  readonly msr: MsrFile;
+
+  // --- General registers (typed views of one buffer) ---
+  readonly reg32 = new Int32Array(8);
+  readonly reg16 = new Uint16Array(this.reg32.buffer);
+  readonly reg8 = new Uint8Array(this.reg32.buffer);
+  eip = 0;
+  /** EIP of the instruction being executed (faults restart here). */
+  instrEip = 0;
+
+  // --- EFLAGS: `flags` holds every bit; the six status bits are stale while lzOp !== None ---
+  flags = Flag.FIXED1;
+  lzOp: LazyOp = LazyOp.None;
+  lzA = 0;
+  lzB = 0;
+  lzRes = 0;
+
+  // --- Segment registers (ES CS SS DS FS GS) with their descriptor caches; AR in the VMCS layout ---
+  readonly segSel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  readonly segLimit = new Int32Array(6); // compare with >>> 0
+  readonly segAr = new Int32Array(6);
+  /** Bit per segment whose accesses need limit/type checks (not flat base-0, 4 GiB, writable). */
+  segChecked = 0;
+  gdtBase = 0;
+  gdtLimit = 0xffff;
+  idtBase = 0;
+  idtLimit = 0x3ff;
+  ldtSel = 0;
+  ldtBase = 0;
+  ldtLimit = 0;
+  trSel = 0;
+  trBase = 0;
+  trLimit = 0;
+  trAr = 0;
+  cpl = 0;
+  /** The descriptor last read by segments.readDescriptor, and where it is. */
+  descLo = 0;
+  descHi = 0;
+  descAddr = 0;
+
+  // --- Control registers ---
+  cr0 = 0x60000010;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  dr6 = 0xffff0ff0;
+  dr7 = 0x400;
+
+  // --- Execution control ---
+  /** Instructions retired. */
+  instructions = 0;
+  /** The cycle clock while inside run(); the scheduler's `now` is synced from it at I/O and exits. */
+  cycles = 0;
+  /** run()'s inner loop stops when cycles reaches end; handlers set end = 0 to force a re-check. */
+  end = 0;
+  halted = false;
+  shutdown = false;
+  shutdownReason = '';
+  stopRequested = false;
+  /** 1: STI shadow, 2: MOV SS / POP SS shadow (SDM Vol. 3 6.8.3); cleared after one instruction. */
+  shadow = 0;
+  /** Set when an event was delivered during the current instruction (suppresses the TF trap). */
+  eventDelivered = false;
+
+  // --- Pending exception (set by raise, consumed by run's catch) ---
+  pendingVector = -1;
+  pendingError = 0;
+  pendingHasError = false;
+
+  // --- TLB: one entry per linear page; flushed through the list of filled entries ---
+  readonly tlb = new Int32Array(1 << 20);
+  private readonly tlbFilled = new Int32Array(4096);
+  private tlbCount = 0;
+
+  // --- Decoded-instruction cache ---
+  readonly d = new DecodeCache();
+  readonly table: CompiledTable = TABLE;
+  private readonly pageMaps: (Int32Array | null)[];
+  private nextSlot = 2;
+  private fetchMap: Int32Array = EMPTY_MAP;
+  private fetchLin = 0;
+  private readonly ibuf = new Uint8Array(MAX_INSN_LENGTH + 1);
+  readonly ram8: Uint8Array;
+  readonly ram16: Uint16Array;
+  readonly ram32: Int32Array;
+  readonly ramView: DataView;
+  readonly codePages: Uint8Array;
+  /** Statistics: decoded-cache invalidations by guest writes, and whole-cache flushes. */
+  smcInvalidations = 0;
+  cacheFlushes = 0;
+
+  constructor(options: CpuOptions) {
+    this.memory = options.memory;
+    this.ports = options.ports;
+    this.scheduler = options.scheduler;
+    this.logger = options.logger ?? NULL_LOGGER;
+    this.ram8 = this.memory.u8;
+    this.ram16 = new Uint16Array(this.memory.buffer);
+    this.ram32 = this.memory.i32;
+    this.ramView = this.memory.view;
+    this.codePages = this.memory.codePages;
+    this.pageMaps = new Array<Int32Array | null>(this.memory.ramBytes >>> PAGE_SHIFT).fill(null);
+    this.memory.codeListener = this;
+    this.msr = new MsrFile(this);
+    this.reset();
+  }
+
+  /** Power-on state (SDM Vol. 3 table 9-1) as far as protected-mode-only matters: see enterMultibootState. */
+  reset(): void {
+    this.reg32.fill(0);
+    this.reg32[Reg.EDX] = 0x600;
+    this.eip = 0xfff0;
+    this.flags = Flag.FIXED1;
+    this.lzOp = LazyOp.None;
+    this.cr0 = 0x60000010;
+    this.cr2 = this.cr3 = this.cr4 = 0;
+    for (let s = 0; s < 6; s++) {
+      this.segSel[s] = 0;
+      this.segBase[s] = 0;
+      this.segLimit[s] = 0xffff;
+      this.segAr[s] = 0x93;
+    }
+    this.segSel[Seg.CS] = 0xf000;
+    this.segBase[Seg.CS] = 0xffff0000 | 0;
+    this.segAr[Seg.CS] = 0x9b;
+    this.updateSegChecks();
+    this.halted = false;
+    this.shutdown = false;
+    this.shadow = 0;
+    this.flushTlb();
+  }
+
+  /** The multiboot entry state (devices.md 4.2): flat 32-bit segments, PE on, paging off, IF off. */
+  enterMultibootState(entry: number, mbiAddress: number): void {
+    this.reset();
+    this.cr0 = 0x60000010 | CR0_PE;
+    this.reg32[Reg.EAX] = 0x2badb002;
+    this.reg32[Reg.EBX] = mbiAddress | 0;
+    for (let s = 0; s < 6; s++) {
+      this.segSel[s] = s === Seg.CS ? 0x08 : 0x10;
+      this.segBase[s] = 0;
+      this.segLimit[s] = -1;
+      this.segAr[s] = s === Seg.CS ? 0xc09b : 0xc093;
+    }
+    this.updateSegChecks();
+    this.eip = entry | 0;
+    this.flushTlb();
+  }
+
+  // ------------------------------------------------------------------ run loop
+
+  /** Runs until the cycle clock reaches untilCycle, or the CPU halts, shuts down or is asked to stop. */
+  run(untilCycle: number): CpuStop {
+    const sched = this.scheduler;
+    this.cycles = sched.now;
+    for (;;) {
+      if (this.shutdown) return this.leave('shutdown');
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return this.leave('stop');
+      }
+      // A timer the guest armed during the last slice may be due before untilCycle.
+      const limit = Math.min(untilCycle, sched.nextDeadline());
+      if (this.cycles >= limit) return this.leave('limit');
+      // Event window at the instruction boundary (SDM Vol. 3 6.9): external interrupts when IF=1 and
+      // no STI/MOV SS shadow.
+      if (this.shadow === 0 && (this.flags & Flag.IF) !== 0 && this.intc !== null && this.intc.hasInterrupt()) {
+        this.halted = false;
+        sched.now = this.cycles;
+        const vector = this.intc.acknowledge();
+        this.guard(() => deliverEvent(this, vector, EventKind.External, false, 0));
+        continue;
+      }
+      if (this.halted) return this.leave('halt');
+      const tf = (this.flags & Flag.TF) !== 0;
+      const hadShadow = this.shadow;
+      if (tf || hadShadow !== 0) {
+        // One instruction at a time: the shadow ends after it, and TF traps after it.
+        this.end = this.cycles + 1;
+        this.eventDelivered = false;
+        this.shadow = 0;
+        const ok = this.guard(() => this.execLoop());
+        const newShadow = this.shadow;
+        if (hadShadow !== 0 && newShadow !== 0) this.shadow = 0; // shadows do not chain
+        if (ok && tf && !this.eventDelivered && !this.shutdown) {
+          if (newShadow === 2 && hadShadow === 0) continue; // MOV SS delays the single-step trap
+          this.dr6 |= 1 << 14; // DR6.BS
+          this.guard(() => deliverEvent(this, Vector.DB, EventKind.Exception, false, 0));
+        }
+        continue;
+      }
+      this.end = limit;
+      this.guard(() => this.execLoop());
+    }
+  }
+
+  private leave(stop: CpuStop): CpuStop {
+    this.scheduler.now = this.cycles;
+    return stop;
+  }
+
+  /** Runs f; a fault it raises is delivered (with #DF / triple-fault escalation). Returns false on a fault. */
+  private guard(f: () => void): boolean {
+    try {
+      f();
+      return true;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.eip = this.instrEip;
+      this.deliverPendingFault();
+      return false;
+    }
+  }
+
+  /** Delivers the exception recorded by raise(), escalating to #DF and triple fault (SDM Vol. 3 table 6-5). */
+  deliverPendingFault(): void {
+    let vector = this.pendingVector;
+    let error = this.pendingError;
+    let hasError = this.pendingHasError;
+    this.pendingVector = -1;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        if (this.logger.enabled('int')) this.logException(vector, error, hasError);
+        deliverEvent(this, vector, EventKind.Exception, hasError, error);
+        return;
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        const second = this.pendingVector;
+        this.pendingVector = -1;
+        if (vector === Vector.DF) break;
+        if (isDoubleFault(vector, second)) {
+          vector = Vector.DF;
+          error = 0;
+          hasError = true;
+        } else {
+          vector = second;
+          error = this.pendingError;
+          hasError = this.pendingHasError;
+        }
+      }
+    }
+    this.triggerShutdown('triple fault');
+  }
+
+  triggerShutdown(reason: string): void {
+    this.shutdown = true;
+    this.shutdownReason = reason;
+    this.end = 0;
+    if (this.logger.enabled('cpu_reset')) this.logger.log('cpu_reset', `CPU Reset (${reason})\n${this.formatRegisters()}`);
+  }
+
+  private logException(vector: number, error: number, hasError: boolean): void {
+    const e = hasError ? error.toString(16).padStart(4, '0') : '0000';
+    const lin = (this.segBase[Seg.CS] + this.eip) >>> 0;
+    this.logger.log(
+      'int',
+      `check_exception new 0x${vector.toString(16)}\n` +
+        `${String(this.instructions).padStart(6)}: v=${vector.toString(16).padStart(2, '0')} e=${e} i=0 cpl=${this.cpl} ` +
+        `IP=${hex4(this.segSel[Seg.CS])}:${hex8(this.eip)} pc=${hex8(lin)} SP=${hex4(this.segSel[Seg.SS])}:${hex8(this.reg32[Reg.ESP])}` +
+        (vector === Vector.PF ? ` CR2=${hex8(this.cr2)}` : '') +
+        `\n${this.formatRegisters()}`,
+    );
+  }
+
+  /** The hot loop: fetch through the cache, execute, count. Leaves when cycles reaches end. */
+  private execLoop(): void {
+    const d = this.d;
+    const op = d.op;
+    const len = d.len;
+    const cyc = d.cycles;
+    const handlers = this.table.handlers;
+    while (this.cycles < this.end) {
+      const eip = this.eip;
+      this.instrEip = eip;
+      const lin = (this.segBase[Seg.CS] + eip) | 0;
+      const off = (lin - this.fetchLin) | 0;
+      let s = 0;
+      if (off >>> 0 < 4096) s = this.fetchMap[off];
+      if (s === 0) s = this.fetchSlow(lin);
+      this.eip = (eip + len[s]) | 0;
+      handlers[op[s]](this, s);
+      this.cycles += cyc[s];
+      this.instructions++;
+    }
+  }
+
+  /** Finds or decodes the instruction at a linear address, filling the cache when it lies within one RAM page. */
+  private fetchSlow(lin: number): number {
+    if ((this.eip >>> 0) > (this.segLimit[Seg.CS] >>> 0)) this.raise(Vector.GP, 0);
+    const pa = this.translate(lin, false);
+    const page = pa >>> PAGE_SHIFT;
+    const off = pa & 0xfff;
+    const d = this.d;
+    if (this.memory.isRam(pa)) {
+      let map = this.pageMaps[page];
+      if (map !== null) {
+        const s = map[off];
+        if (s !== 0) {
+          this.setFetchPage(map, lin);
+          return s;
+        }
+      }
+      const avail = Math.min(MAX_INSN_LENGTH, 4096 - off);
+      const length = decode(this.table, d, 1, this.ram8.subarray(pa, pa + avail), avail, null);
+      if (length !== 0) {
+        // Cache it (a copy out of the scratch slot).
+        if (this.nextSlot >= DecodeCache.SLOTS) this.flushDecodeCache();
+        if (map === null) {
+          map = new Int32Array(4096);
+          this.pageMaps[page] = map;
+        }
+        this.codePages[page] = 1;
+        const s = this.nextSlot++;
+        copySlot(d, 1, s);
+        map[off] = s;
+        this.setFetchPage(map, lin);
+        return s;
+      }
+    }
+    // Uncached: crossing a page, or fetching from MMIO/unbacked memory. Gather byte by byte.
+    const buf = this.ibuf;
+    for (let i = 0; i < MAX_INSN_LENGTH; i++) {
+      const a = (lin + i) | 0;
+      buf[i] = this.memory.read(this.translate(a, false), 1);
+      if (decode(this.table, d, 1, buf, i + 1, null) !== 0) return 1;
+    }
+    decode(this.table, d, 1, buf, MAX_INSN_LENGTH, null);
+    return 1;
+  }
+
+  /** Remembers the page map for the fast path; only with a flat CS, whose limit needs no check per fetch. */
+  private setFetchPage(map: Int32Array, lin: number): void {
+    if (this.segLimit[Seg.CS] === -1 && this.segBase[Seg.CS] === 0) {
+      this.fetchMap = map;
+      this.fetchLin = lin & ~0xfff;
+    }
+  }
+
+  /** Decodes without executing or caching (debugger, iced-x86 oracle). Returns null for #UD. */
+  static decodeInfo(bytes: Uint8Array): DecodeInfo | null {
+    const info: DecodeInfo = { length: 0, mnemonic: '' };
+    const n = decode(TABLE, scratchCache(), 1, bytes, bytes.length, info);
+    if (n === 0 || info.length === 0) return null;
+    return info;
+  }
+
+  /** CodeWriteListener: a store hit a page with decoded instructions; drop the ones it may overlap. */
+  codeWritten(gpa: number, length: number): void {
+    const map = this.pageMaps[gpa >>> PAGE_SHIFT];
+    if (map === null) return;
+    const off = gpa & 0xfff;
+    const lo = Math.max(0, off - (MAX_INSN_LENGTH - 1));
+    const hi = Math.min(4096, off + length);
+    for (let i = lo; i < hi; i++) {
+      const s = map[i];
+      if (s !== 0 && i + this.d.len[s] > off) {
+        map[i] = 0;
+        this.smcInvalidations++;
+      }
+    }
+  }
+
+  flushDecodeCache(): void {
+    this.pageMaps.fill(null);
+    this.codePages.fill(0);
+    this.nextSlot = 2;
+    this.fetchMap = EMPTY_MAP;
+    this.cacheFlushes++;
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  /** Records an exception and unwinds the current instruction. */
+  raise(vector: number, error?: number): never {
+    this.pendingVector = vector;
+    this.pendingHasError = error !== undefined;
+    this.pendingError = error ?? 0;
+    throw FAULT;
+  }
+
+  // ------------------------------------------------------------------ flags
+
+  getFlags(): number {
+    if (this.lzOp !== LazyOp.None) {
+      this.flags = (this.flags & ~ARITH_FLAGS) | lazyFlags(this.lzOp, this.lzA, this.lzB, this.lzRes, this.flags);
+      this.lzOp = LazyOp.None;
+    }
+    return this.flags;
+  }
+
+  getCF(): number {
+    switch (this.lzOp) {
+      case LazyOp.None:
+      case LazyOp.Inc:
+      case LazyOp.Dec:
+        return this.flags & Flag.CF;
+      case LazyOp.Add:
+        return this.lzRes >>> 0 < this.lzA >>> 0 ? 1 : 0;
+      case LazyOp.Adc:
+        return this.lzRes >>> 0 <= this.lzA >>> 0 ? 1 : 0;
+      case LazyOp.Sub:
+        return this.lzA >>> 0 < this.lzB >>> 0 ? 1 : 0;
+      case LazyOp.Sbb:
+        return this.lzA >>> 0 <= this.lzB >>> 0 ? 1 : 0;
+      default:
+        return 0;
+    }
+  }
+
+  getZF(): boolean {
+    return this.lzOp !== LazyOp.None ? this.lzRes === 0 : (this.flags & Flag.ZF) !== 0;
+  }
+
+  /** Replaces the six status flags (for instructions that compute them eagerly). */
+  setArith(f: number): void {
+    if (this.lzOp === LazyOp.Inc || this.lzOp === LazyOp.Dec) this.lzOp = LazyOp.None;
+    this.lzOp = LazyOp.None;
+    this.flags = (this.flags & ~ARITH_FLAGS) | (f & ARITH_FLAGS);
+  }
+
+  /** Sets the whole of EFLAGS (POPF, IRET, task state); the caller masks what may change. */
+  setFlags(v: number): void {
+    const oldIf = this.flags & Flag.IF;
+    this.lzOp = LazyOp.None;
+    this.flags = (v & ~(Flag.FIXED1 | 0x8 | 0x20 | 0x8000 | 0xffc00000)) | Flag.FIXED1;
+    if ((this.flags & Flag.IF) !== oldIf || (this.flags & Flag.TF) !== 0) this.end = 0;
+  }
+
+  /** Evaluates condition code cc (the low nibble of Jcc/SETcc/CMOVcc; SDM Vol. 1 appendix B). */
+  cond(cc: number): boolean {
+    if (this.lzOp !== LazyOp.None) {
+      switch (cc) {
+        case 4:
+          return this.lzRes === 0;
+        case 5:
+          return this.lzRes !== 0;
+        case 8:
+          return this.lzRes < 0;
+        case 9:
+          return this.lzRes >= 0;
+        case 2:
+          return this.getCF() !== 0;
+        case 3:
+          return this.getCF() === 0;
+      }
+    }
+    const f = this.getFlags();
+    let r: boolean;
+    switch (cc >> 1) {
+      case 0:
+        r = (f & Flag.OF) !== 0;
+        break;
+      case 1:
+        r = (f & Flag.CF) !== 0;
+        break;
+      case 2:
+        r = (f & Flag.ZF) !== 0;
+        break;
+      case 3:
+        r = (f & (Flag.CF | Flag.ZF)) !== 0;
+        break;
+      case 4:
+        r = (f & Flag.SF) !== 0;
+        break;
+      case 5:
+        r = (f & Flag.PF) !== 0;
+        break;
+      case 6:
+        r = ((f & Flag.SF) !== 0) !== ((f & Flag.OF) !== 0);
+        break;
+      default:
+        r = (f & Flag.ZF) !== 0 || ((f & Flag.SF) !== 0) !== ((f & Flag.OF) !== 0);
+        break;
+    }
+    return (cc & 1) !== 0 ? !r : r;
+  }
+
+  // ------------------------------------------------------------------ segments and addresses
+
+  /** Recomputes which segments need checks on every access. */
+  updateSegChecks(): void {
+    let m = 0;
+    for (let s = 0; s < 6; s++) {
+      const ar = this.segAr[s];
+      const flatData = this.segBase[s] === 0 && this.segLimit[s] === -1 && (ar & 0x1a) === 0x12 && (ar & 0x80) !== 0;
+      if (!flatData && s !== Seg.CS) m |= 1 << s;
+    }
+    this.segChecked = m;
+    this.fetchMap = EMPTY_MAP;
+  }
+
+  /** The effective address (offset) of a decoded memory operand. */
+  offset(s: number): number {
+    const d = this.d;
+    let a = d.disp[s];
+    const b = d.base[s];
+    if (b < 8) a += this.reg32[b];
+    const i = d.index[s];
+    if (i < 8) a += this.reg32[i] << d.scale[s];
+    return a | 0;
+  }
+
+  /** Linear address of a decoded memory operand of `size` bytes, with the segment checks. */
+  ea(s: number, size: number, write: boolean): number {
+    const seg = this.d.seg[s];
+    const off = this.offset(s);
+    if ((this.segChecked & (1 << seg)) !== 0) this.checkSegment(seg, off, size, write);
+    return (this.segBase[seg] + off) | 0;
+  }
+
+  /** Linear address of seg:off for `size` bytes (string instructions, stack). */
+  lin(seg: number, off: number, size: number, write: boolean): number {
+    if ((this.segChecked & (1 << seg)) !== 0) this.checkSegment(seg, off, size, write);
+    return (this.segBase[seg] + off) | 0;
+  }
+
+  /** Segment limit and type checks (SDM Vol. 3 5.3 and 5.5): #GP(0), or #SS(0) for SS. */
+  checkSegment(seg: number, off: number, size: number, write: boolean): void {
+    const ar = this.segAr[seg];
+    const fault = seg === Seg.SS ? Vector.SS : Vector.GP;
+    if ((ar & 0x10000) !== 0 || (ar & 0x80) === 0 || this.segSel[seg] < 4) {
+      if (seg !== Seg.CS) this.raise(fault, 0); // null or unusable segment
+    }
+    const type = ar & 0xf;
+    if (write && ((type & 8) !== 0 || (type & 2) === 0)) this.raise(fault, 0);
+    if (!write && (type & 0xa) === 0x8) this.raise(fault, 0); // execute-only code
+    const limit = this.segLimit[seg] >>> 0;
+    const first = off >>> 0;
+    const last = (off + size - 1) >>> 0;
+    if ((type & 0xc) === 0x4) {
+      // Expand-down data: valid offsets are (limit, upper] with upper 0xffffffff when B=1.
+      const upper = (ar & 0x4000) !== 0 ? 0xffffffff : 0xffff;
+      if (first <= limit || last > upper || last < first) this.raise(fault, 0);
+    } else if (last > limit || last < first) {
+      this.raise(fault, 0);
+    }
+  }
+
+  // ------------------------------------------------------------------ linear memory
+
+  read8(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_READ) !== 0) return this.ram8[(e & ~0xfff) | (lin & 0xfff)];
+    return this.readSlow(lin, 1);
+  }
+
+  read16(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_READ) !== 0 && (lin & 0xfff) !== 0xfff) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      return (pa & 1) === 0 ? this.ram16[pa >> 1] : this.ramView.getUint16(pa, true);
+    }
+    return this.readSlow(lin, 2);
+  }
+
+  read32(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_READ) !== 0 && (lin & 0xfff) <= 0xffc) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      return (pa & 3) === 0 ? this.ram32[pa >> 2] : this.ramView.getInt32(pa, true);
+    }
+    return this.readSlow(lin, 4);
+  }
+
+  write8(lin: number, v: number): void {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_WRITE) !== 0) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePages[pa >> 12] !== 0) this.codeWritten(pa, 1);
+      this.ram8[pa] = v;
+      return;
+    }
+    this.writeSlow(lin, 1, v);
+  }
+
+  write16(lin: number, v: number): void {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_WRITE) !== 0 && (lin & 0xfff) !== 0xfff) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePages[pa >> 12] !== 0) this.codeWritten(pa, 2);
+      if ((pa & 1) === 0) this.ram16[pa >> 1] = v;
+      else this.ramView.setUint16(pa, v, true);
+      return;
+    }
+    this.writeSlow(lin, 2, v);
+  }
+
+  write32(lin: number, v: number): void {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_WRITE) !== 0 && (lin & 0xfff) <= 0xffc) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePages[pa >> 12] !== 0) this.codeWritten(pa, 4);
+      if ((pa & 3) === 0) this.ram32[pa >> 2] = v;
+      else this.ramView.setInt32(pa, v, true);
+      return;
+    }
+    this.writeSlow(lin, 4, v);
+  }
+
+  /** Reads for a read-modify-write: checks write access first so the later write cannot fault. */
+  rmw8(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_WRITE) !== 0) return this.ram8[(e & ~0xfff) | (lin & 0xfff)];
+    return this.rmwSlow(lin, 1);
+  }
+
+  rmw16(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_WRITE) !== 0 && (lin & 0xfff) !== 0xfff) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      return (pa & 1) === 0 ? this.ram16[pa >> 1] : this.ramView.getUint16(pa, true);
+    }
+    return this.rmwSlow(lin, 2);
+  }
+
+  rmw32(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & TLB_WRITE) !== 0 && (lin & 0xfff) <= 0xffc) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      return (pa & 3) === 0 ? this.ram32[pa >> 2] : this.ramView.getInt32(pa, true);
+    }
+    return this.rmwSlow(lin, 4);
+  }
+
+  private rmwSlow(lin: number, size: 1 | 2 | 4): number {
+    this.translate(lin, true);
+    if ((lin & 0xfff) + size > 4096) this.translate((lin + size - 1) | 0, true);
+    return this.readSlow(lin, size);
+  }
+
+  /** Read of `size` bytes at a linear address: page-crossing, MMIO and TLB misses. */
+  readSlow(lin: number, size: 1 | 2 | 4): number {
+    if (((lin & 0xfff) + size) > 4096) {
+      let v = 0;
+      for (let i = 0; i < size; i++) v |= this.read8((lin + i) | 0) << (8 * i);
+      return size === 4 ? v | 0 : v;
+    }
+    const pa = this.translate(lin, false);
+    if (!this.memory.isRam(pa)) this.scheduler.now = this.cycles;
+    return this.memory.read(pa, size);
+  }
+
+  writeSlow(lin: number, size: 1 | 2 | 4, v: number): void {
+    if (((lin & 0xfff) + size) > 4096) {
+      // Check both pages before writing either (no partial write on a #PF).
+      const first = 4096 - (lin & 0xfff);
+      this.translate(lin, true);
+      this.translate((lin + first) | 0, true);
+      for (let i = 0; i < size; i++) this.write8((lin + i) | 0, (v >>> (8 * i)) & 0xff);
+      return;
+    }
+    const pa = this.translate(lin, true);
+    if (!this.memory.isRam(pa)) {
+      this.scheduler.now = this.cycles;
+      this.end = 0; // a device may have raised an interrupt
+    }
+    this.memory.write(pa, size, v);
+  }
+
+  /**
+   * Linear to physical for an access (SDM Vol. 3 4.3), filling the TLB for RAM pages. Raises #PF.
+   */
+  translate(lin: number, write: boolean): number {
+    let pa: number;
+    let writable = true;
+    if ((this.cr0 & CR0_PG) === 0) {
+      pa = lin;
+    } else {
+      const r = walk(this, lin, write);
+      pa = r.pa;
+      writable = r.writableDirty;
+    }
+    if (this.memory.isRam(pa)) {
+      const page = lin >>> 12;
+      if (this.tlb[page] === 0) {
+        if (this.tlbCount < this.tlbFilled.length) this.tlbFilled[this.tlbCount] = page;
+        this.tlbCount++;
+      }
+      this.tlb[page] = (pa & ~0xfff) | TLB_READ | (writable ? TLB_WRITE : 0);
+    }
+    return pa;
+  }
+
+  /** Drops every TLB entry (MOV CR3, CR0.PG/WP, CR4 paging bits). */
+  flushTlb(): void {
+    if (this.tlbCount > this.tlbFilled.length) this.tlb.fill(0);
+    else for (let i = 0; i < this.tlbCount; i++) this.tlb[this.tlbFilled[i]] = 0;
+    this.tlbCount = 0;
+    this.fetchMap = EMPTY_MAP;
+  }
+
+  /** INVLPG. */
+  flushTlbPage(lin: number): void {
+    this.tlb[lin >>> 12] = 0;
+    this.fetchMap = EMPTY_MAP;
+  }
+
+  // ------------------------------------------------------------------ stack
+
+  push32(v: number): void {
+    const esp = (this.reg32[Reg.ESP] - 4) | 0;
+    this.write32(this.lin(Seg.SS, esp, 4, true), v);
+    this.reg32[Reg.ESP] = esp;
+  }
+
+  push16(v: number): void {
+    const esp = (this.reg32[Reg.ESP] - 2) | 0;
+    this.write16(this.lin(Seg.SS, esp, 2, true), v);
+    this.reg32[Reg.ESP] = esp;
+  }
+
+  pop32(): number {
+    const esp = this.reg32[Reg.ESP];
+    const v = this.read32(this.lin(Seg.SS, esp, 4, false));
+    this.reg32[Reg.ESP] = (esp + 4) | 0;
+    return v;
+  }
+
+  pop16(): number {
+    const esp = this.reg32[Reg.ESP];
+    const v = this.read16(this.lin(Seg.SS, esp, 2, false));
+    this.reg32[Reg.ESP] = (esp + 2) | 0;
+    return v;
+  }
+
+  // ------------------------------------------------------------------ I/O
+
+  /** Port input: the device sees the current simulated time; the run loop re-checks interrupts after. */
+  portIn(port: number, size: 1 | 2 | 4): number {
+    this.scheduler.now = this.cycles;
+    this.end = 0;
+    return this.ports.read(port & 0xffff, size);
+  }
+
+  portOut(port: number, size: 1 | 2 | 4, v: number): void {
+    this.scheduler.now = this.cycles;
+    this.end = 0;
+    this.ports.write(port & 0xffff, size, size === 4 ? v >>> 0 : v & (size === 2 ? 0xffff : 0xff));
+  }
+
+  /** Asks run() to return 'stop' at the next instruction boundary (debug-exit, debugger). */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.end = 0;
+  }
+
+  /** TSC: the simulated cycle clock (RDTSC, IA32_TSC). */
+  tsc(): number {
+    return this.cycles + this.msr.tscOffset;
+  }
+
+  formatRegisters(): string {
+    return formatRegisters(this);
+  }
+}
+
+function isDoubleFault(first: number, second: number): boolean {
+  const contributory = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
+  if (contributory(first) && contributory(second)) return true;
+  if (first === Vector.PF && (second === Vector.PF || contributory(second))) return true;
+  return false;
+}
+
+function copySlot(d: DecodeCache, from: number, to: number): void {
+  d.op[to] = d.op[from];
+  d.len[to] = d.len[from];
+  d.reg[to] = d.reg[from];
+  d.rm[to] = d.rm[from];
+  d.base[to] = d.base[from];
+  d.index[to] = d.index[from];
+  d.scale[to] = d.scale[from];
+  d.seg[to] = d.seg[from];
+  d.disp[to] = d.disp[from];
+  d.imm[to] = d.imm[from];
+  d.imm2[to] = d.imm2[from];
+  d.pfx[to] = d.pfx[from];
+  d.cycles[to] = d.cycles[from];
+}
+
+let scratch: DecodeCache | null = null;
+function scratchCache(): DecodeCache {
+  scratch ??= new DecodeCache();
+  return scratch;
+}
+

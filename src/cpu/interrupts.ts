@@ -1,0 +1,103 @@
+// Event delivery in protected mode: exceptions, external and software interrupts through 32-bit
+// interrupt and trap gates (SDM Vol. 3 6.10-6.13). Escalation to #DF and shutdown is the run loop's.
+
+import type { Cpu } from './cpu.js';
+import { Reg } from './registers.js';
+import { Seg } from './decoder.js';
+import { Flag } from './flags.js';
+import { readDescriptor, loadCsFromDescriptor, DescriptorError } from './segments.js';
+
+/** Exception vectors (SDM Vol. 3 table 6-1). */
+export const enum Vector {
+  DE = 0,
+  DB = 1,
+  NMI = 2,
+  BP = 3,
+  OF = 4,
+  BR = 5,
+  UD = 6,
+  NM = 7,
+  DF = 8,
+  TS = 10,
+  NP = 11,
+  SS = 12,
+  GP = 13,
+  PF = 14,
+  MF = 16,
+  AC = 17,
+  MC = 18,
+}
+
+export const enum EventKind {
+  /** A hardware exception: error codes from IDT problems carry EXT = 1. */
+  Exception = 0,
+  /** An external interrupt (EXT = 1). */
+  External = 1,
+  /** INT n / INT3 / INTO: the gate's DPL is checked against CPL, EXT = 0. */
+  Software = 2,
+}
+
+/** Gate types this CPU delivers through (SDM Vol. 3 6.11): 32-bit interrupt and trap gates. */
+const GATE_INT32 = 0xe;
+const GATE_TRAP32 = 0xf;
+
+/**
+ * Delivers one event through the IDT. EIP must already be the return address (the faulting instruction
+ * for faults, the next one for traps and software interrupts). Raises #GP/#NP/#SS/#PF on a delivery
+ * problem, which the caller escalates.
+ */
+export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError: boolean, error: number): void {
+  const ext = kind === EventKind.Software ? 0 : 1;
+  const idtError = vector * 8 + 2 + ext;
+  cpu.eventDelivered = true;
+  cpu.halted = false;
+  if (vector * 8 + 7 > cpu.idtLimit) cpu.raise(Vector.GP, idtError);
+  const gateLin = (cpu.idtBase + vector * 8) | 0;
+  const lo = cpu.read32(gateLin);
+  const hi = cpu.read32((gateLin + 4) | 0);
+  const type = (hi >>> 8) & 0x1f;
+  if (type !== GATE_INT32 && type !== GATE_TRAP32) {
+    // 16-bit gates and task gates are not implemented (README: simplifications); a system-segment type
+    // that is not a gate at all is #GP by the SDM either way.
+    cpu.raise(Vector.GP, idtError);
+  }
+  const dpl = (hi >>> 13) & 3;
+  if (kind === EventKind.Software && dpl < cpu.cpl) cpu.raise(Vector.GP, idtError);
+  if ((hi & 0x8000) === 0) cpu.raise(Vector.NP, idtError);
+  const selector = lo >>> 16;
+  const offset = (lo & 0xffff) | (hi & 0xffff0000);
+
+  const desc = readDescriptor(cpu, selector);
+  if (desc === DescriptorError.Null) cpu.raise(Vector.GP, ext);
+  if (desc === DescriptorError.Limit) cpu.raise(Vector.GP, (selector & 0xfffc) + ext);
+  const dHi = cpu.descHi;
+  const codeType = (dHi >>> 8) & 0x1f;
+  if ((codeType & 0x18) !== 0x18 || ((dHi >>> 13) & 3) > cpu.cpl) cpu.raise(Vector.GP, (selector & 0xfffc) + ext);
+  if ((dHi & 0x8000) === 0) cpu.raise(Vector.NP, (selector & 0xfffc) + ext);
+  if (((dHi >>> 13) & 3) < cpu.cpl && (codeType & 4) === 0) {
+    // Inner-privilege delivery needs the TSS stack switch: only CPL 0 exists on this CPU so far.
+    cpu.raise(Vector.GP, (selector & 0xfffc) + ext);
+  }
+
+  // Push EFLAGS, CS, EIP and the error code; ESP changes only when all writes succeeded.
+  const eflags = cpu.getFlags();
+  const esp = cpu.reg32[Reg.ESP];
+  const frame = hasError ? 16 : 12;
+  const top = (esp - frame) | 0;
+  const base = cpu.lin(Seg.SS, top, frame, true);
+  let p = base;
+  if (hasError) {
+    cpu.write32(p, error);
+    p = (p + 4) | 0;
+  }
+  cpu.write32(p, cpu.eip);
+  cpu.write32((p + 4) | 0, cpu.segSel[Seg.CS]);
+  cpu.write32((p + 8) | 0, eflags);
+  cpu.reg32[Reg.ESP] = top;
+
+  loadCsFromDescriptor(cpu, (selector & 0xfffc) | cpu.cpl, cpu.descLo, dHi);
+  cpu.eip = offset;
+  let f = eflags & ~(Flag.TF | Flag.NT | Flag.RF | Flag.VM);
+  if (type === GATE_INT32) f &= ~Flag.IF;
+  cpu.setFlags(f);
+}

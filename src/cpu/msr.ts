@@ -1,0 +1,104 @@
+// Model-specific registers (RDMSR/WRMSR, SDM Vol. 4): the few this CPU implements. Any other index
+// raises #GP(0), as the SDM requires for MSRs a processor does not have.
+
+import type { Cpu } from './cpu.js';
+import { Vector } from './interrupts.js';
+
+export const enum Msr {
+  IA32_TSC = 0x10,
+  IA32_FEATURE_CONTROL = 0x3a,
+  IA32_SYSENTER_CS = 0x174,
+  IA32_SYSENTER_ESP = 0x175,
+  IA32_SYSENTER_EIP = 0x176,
+  IA32_MISC_ENABLE = 0x1a0,
+  IA32_PAT = 0x277,
+}
+
+/** Reads and writes as hi:lo pairs (no BigInt, STYLE rule 5). */
+export class MsrFile {
+  /** Added to the cycle clock to give the TSC (a WRMSR to IA32_TSC sets it). */
+  tscOffset = 0;
+  private sysenterCs = 0;
+  private sysenterEsp = 0;
+  private sysenterEip = 0;
+  featureControl = 0;
+  private patLo = 0x07040600;
+  private patHi = 0x07040600;
+  lo = 0;
+  hi = 0;
+
+  constructor(private readonly cpu: Cpu) {}
+
+  /** RDMSR: leaves the value in lo/hi, or raises #GP(0). */
+  read(index: number): void {
+    let lo = 0;
+    let hi = 0;
+    switch (index >>> 0) {
+      case Msr.IA32_TSC: {
+        const t = this.cpu.tsc();
+        lo = t % 0x1_0000_0000 | 0;
+        hi = Math.floor(t / 0x1_0000_0000) | 0;
+        break;
+      }
+      case Msr.IA32_FEATURE_CONTROL:
+        lo = this.featureControl;
+        break;
+      case Msr.IA32_SYSENTER_CS:
+        lo = this.sysenterCs;
+        break;
+      case Msr.IA32_SYSENTER_ESP:
+        lo = this.sysenterEsp;
+        break;
+      case Msr.IA32_SYSENTER_EIP:
+        lo = this.sysenterEip;
+        break;
+      case Msr.IA32_MISC_ENABLE:
+        lo = 1; // fast strings
+        break;
+      case Msr.IA32_PAT:
+        lo = this.patLo;
+        hi = this.patHi;
+        break;
+      default:
+        this.cpu.raise(Vector.GP, 0);
+    }
+    this.lo = lo;
+    this.hi = hi;
+  }
+
+  /** WRMSR: raises #GP(0) for unknown MSRs and reserved bits. */
+  write(index: number, lo: number, hi: number): void {
+    switch (index >>> 0) {
+      case Msr.IA32_TSC:
+        this.tscOffset = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0) - this.cpu.cycles;
+        return;
+      case Msr.IA32_FEATURE_CONTROL:
+        if ((this.featureControl & 1) !== 0 || hi !== 0 || (lo & ~0x7) !== 0) this.cpu.raise(Vector.GP, 0);
+        this.featureControl = lo;
+        return;
+      case Msr.IA32_SYSENTER_CS:
+        this.sysenterCs = lo & 0xffff;
+        return;
+      case Msr.IA32_SYSENTER_ESP:
+        this.sysenterEsp = lo;
+        return;
+      case Msr.IA32_SYSENTER_EIP:
+        this.sysenterEip = lo;
+        return;
+      case Msr.IA32_MISC_ENABLE:
+        if (hi !== 0 || (lo & ~1) !== 0) this.cpu.raise(Vector.GP, 0);
+        return;
+      case Msr.IA32_PAT:
+        // Each entry's type must be 0, 1, 4, 5, 6 or 7.
+        for (let i = 0; i < 8; i++) {
+          const t = ((i < 4 ? lo : hi) >>> ((i & 3) * 8)) & 0xff;
+          if (t === 2 || t === 3 || t > 7) this.cpu.raise(Vector.GP, 0);
+        }
+        this.patLo = lo;
+        this.patHi = hi;
+        return;
+      default:
+        this.cpu.raise(Vector.GP, 0);
+    }
+  }
+}

@@ -1,0 +1,171 @@
+// The PC board: builds RAM, the port bus, the scheduler, the legacy devices at their ports, and the CPU with the
+// 8259 pair as its interrupt controller. The only place that calls `new` on hardware; running it is run.ts's job.
+
+import { type AccessSize, PortBus, type UnclaimedAccessSink, hex } from '../core/bus.js';
+import type { InterruptController } from '../core/irq.js';
+import { PhysicalMemory } from '../core/physical-memory.js';
+import { Scheduler } from '../core/scheduler.js';
+import { type Logger, NULL_LOGGER } from '../core/tracer.js';
+import { Cpu, type CpuStop } from '../cpu/cpu.js';
+import { DebugCon } from '../devices/debugcon.js';
+import { DebugExit } from '../devices/debug-exit.js';
+import { DualPic8259 } from '../devices/pic-8259.js';
+import { Pit8254 } from '../devices/pit-8254.js';
+import { PortSink } from '../devices/port-sink.js';
+import { Uart16550 } from '../devices/uart-16550.js';
+import { type MultibootLoadResult, type MultibootOptions, loadMultiboot } from './multiboot.js';
+
+/** The default RAM size, as QEMU's (128 MiB). */
+export const DEFAULT_MEMORY_BYTES = 128 << 20;
+/** The nominal CPU clock: one cycle per nanosecond (DESIGN.md "Time"). */
+export const DEFAULT_FREQUENCY_HZ = 1_000_000_000;
+
+/** PC I/O ports of the devices on this board (devices.md 6.2). */
+export const enum Port {
+  PicMaster = 0x20,
+  Pit = 0x40,
+  Post = 0x80,
+  PicSlave = 0xa0,
+  DebugCon = 0xe9,
+  DebugExit = 0xf4,
+  Com1 = 0x3f8,
+  BochsShutdown = 0x8900,
+}
+
+/** ISA IRQs (devices.md 5, 6.2). */
+export const IRQ_PIT = 0;
+export const IRQ_COM1 = 4;
+
+/** What the board needs from a CPU (src/cpu/cpu.ts's Cpu; a fake in tests). */
+export interface MachineCpu {
+  intc: InterruptController | null;
+  /** EFLAGS; the board reads IF (bit 9) to tell a dead halt from a wait for a timer. */
+  readonly flags: number;
+  readonly instructions: number;
+  enterMultibootState(entry: number, mbiAddress: number): void;
+  run(untilCycle: number): CpuStop;
+  requestStop(): void;
+  formatRegisters(): string;
+}
+
+export interface CpuDependencies {
+  memory: PhysicalMemory;
+  ports: PortBus;
+  scheduler: Scheduler;
+  logger: Logger;
+}
+
+export interface MachineConfig {
+  memoryBytes?: number;
+  frequencyHz?: number;
+  /** Receives each byte COM1 transmits (in addition to the machine's own serial log). */
+  serial?: (byte: number) => void;
+  debugcon?: (byte: number) => void;
+  logger?: Logger;
+  /** How to build the CPU; the default is the real interpreter. Tests pass fakes. */
+  cpuFactory?: (deps: CpuDependencies) => MachineCpu;
+  /** Upper bound on the serial text kept in memory (the streaming sink still sees every byte). */
+  serialLogLimit?: number;
+}
+
+const DEFAULT_SERIAL_LOG_LIMIT = 16 << 20;
+
+/** Logs accesses nobody answers as QEMU-style guest_errors lines. */
+class UnclaimedLogger implements UnclaimedAccessSink {
+  constructor(private readonly logger: Logger) {}
+  unclaimed(space: 'port' | 'mmio', address: number, size: AccessSize, write: boolean, value: number): void {
+    const what = write ? `write of ${hex(value, size * 2)}` : 'read';
+    this.logger.log('guest_errors', `unassigned ${space} ${what} at ${hex(address)} (size ${size})`);
+  }
+}
+
+export class Machine {
+  readonly memory: PhysicalMemory;
+  readonly ports = new PortBus();
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly pic = new DualPic8259();
+  readonly pit: Pit8254;
+  readonly uart: Uart16550;
+  readonly debugExit: DebugExit;
+  readonly debugCon: DebugCon;
+  readonly post = new PortSink('post', 1);
+  readonly bochsShutdown = new PortSink('bochs-shutdown', 1);
+  readonly cpu: MachineCpu;
+  /** The value the guest wrote to isa-debug-exit, or null. */
+  exitValue: number | null = null;
+  private serialChunks: string[] = [];
+  private serialPending = '';
+  private serialBytes = 0;
+  private readonly serialLogLimit: number;
+
+  constructor(config: MachineConfig = {}) {
+    this.memory = new PhysicalMemory(config.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    this.scheduler = new Scheduler(config.frequencyHz ?? DEFAULT_FREQUENCY_HZ);
+    this.logger = config.logger ?? NULL_LOGGER;
+    this.serialLogLimit = config.serialLogLimit ?? DEFAULT_SERIAL_LOG_LIMIT;
+    const serialSink = config.serial;
+    this.uart = new Uart16550({
+      name: 'com1',
+      irq: this.pic.line(IRQ_COM1),
+      sink: (byte) => {
+        this.recordSerial(byte);
+        serialSink?.(byte);
+      },
+    });
+    this.pit = new Pit8254(this.scheduler, this.pic.line(IRQ_PIT));
+    this.debugExit = new DebugExit((value) => this.onDebugExit(value));
+    this.debugCon = new DebugCon(config.debugcon ?? (() => {}));
+
+    const ports = this.ports;
+    ports.map(Port.PicMaster, 2, this.pic.master);
+    ports.map(Port.PicSlave, 2, this.pic.slave);
+    ports.map(Port.Pit, 4, this.pit);
+    ports.map(Port.Post, 1, this.post);
+    ports.map(Port.DebugCon, 1, this.debugCon);
+    ports.map(Port.DebugExit, 4, this.debugExit);
+    ports.map(Port.Com1, 8, this.uart);
+    ports.map(Port.BochsShutdown, 1, this.bochsShutdown);
+    if (this.logger.enabled('guest_errors')) {
+      const sink = new UnclaimedLogger(this.logger);
+      ports.sink = sink;
+      this.memory.sink = sink;
+    }
+
+    const deps: CpuDependencies = { memory: this.memory, ports, scheduler: this.scheduler, logger: this.logger };
+    this.cpu = config.cpuFactory ? config.cpuFactory(deps) : new Cpu(deps);
+    this.cpu.intc = this.pic;
+  }
+
+  /** Loads a multiboot kernel and puts the CPU in the multiboot entry state. */
+  loadMultiboot(image: Uint8Array, options: MultibootOptions = {}): MultibootLoadResult {
+    const result = loadMultiboot(image, this.memory, options);
+    if (result.ok) this.cpu.enterMultibootState(result.entry, result.mbiAddress);
+    return result;
+  }
+
+  /** Everything COM1 has transmitted so far, as a latin1 string (capped at serialLogLimit bytes). */
+  serialText(): string {
+    if (this.serialPending.length > 0) {
+      this.serialChunks.push(this.serialPending);
+      this.serialPending = '';
+    }
+    if (this.serialChunks.length > 1) this.serialChunks = [this.serialChunks.join('')];
+    return this.serialChunks[0] ?? '';
+  }
+
+  private recordSerial(byte: number): void {
+    if (this.serialBytes >= this.serialLogLimit) return;
+    this.serialBytes++;
+    this.serialPending += String.fromCharCode(byte);
+    if (this.serialPending.length >= 4096) {
+      this.serialChunks.push(this.serialPending);
+      this.serialPending = '';
+    }
+  }
+
+  private onDebugExit(value: number): void {
+    if (this.exitValue === null) this.exitValue = value;
+    this.cpu.requestStop();
+  }
+}

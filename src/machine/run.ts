@@ -1,0 +1,112 @@
+// Running a guest to completion: build a Machine, load the image, and drive the CPU in slices up to the next
+// timer deadline until debug-exit, triple fault, a dead halt or the cycle budget. Printing is cli/'s job.
+
+import type { Logger } from '../core/tracer.js';
+import { debugExitStatus } from '../devices/debug-exit.js';
+import { Machine, type MachineConfig } from './machine.js';
+
+export interface RunOptions {
+  memoryBytes?: number;
+  maxCycles?: number;
+  cmdline?: string;
+  modules?: { name: string; data: Uint8Array }[];
+  serial?: (byte: number) => void;
+  debugcon?: (byte: number) => void;
+  logger?: Logger;
+  noReboot?: boolean;
+  /** Board options beyond the common ones (CPU factory for tests, clock frequency). */
+  machine?: Pick<MachineConfig, 'cpuFactory' | 'frequencyHz' | 'serialLogLimit'>;
+}
+
+export type RunStop = 'debug-exit' | 'shutdown' | 'halted' | 'max-cycles' | 'load-error';
+
+export interface RunResult {
+  serial: string;
+  exitStatus: number | null;
+  exitValue: number | null;
+  stop: RunStop;
+  error?: string;
+  cycles: number;
+  instructions: number;
+  /** Loader warnings (e.g. a video mode request), one line each. */
+  warnings?: string[];
+  /** Bytes written to the Bochs shutdown port 0x8900, if any (kvm-unit-tests writes "Shutdown"). */
+  bochsShutdown?: string;
+}
+
+/** EFLAGS.IF (SDM Vol. 1 3.4.3). */
+const EFLAGS_IF = 1 << 9;
+
+/** Loads `image` as a multiboot kernel on a fresh machine and runs it (see RunResult.stop for why it ended). */
+export function runImage(image: Uint8Array, options: RunOptions = {}): RunResult {
+  const machine = new Machine({
+    memoryBytes: options.memoryBytes,
+    serial: options.serial,
+    debugcon: options.debugcon,
+    logger: options.logger,
+    ...options.machine,
+  });
+  const loaded = machine.loadMultiboot(image, { cmdline: options.cmdline, modules: options.modules });
+  if (!loaded.ok) {
+    return { serial: '', exitStatus: null, exitValue: null, stop: 'load-error', error: loaded.error, cycles: 0, instructions: 0 };
+  }
+  const result = runMachine(machine, options);
+  if (loaded.warnings.length > 0) result.warnings = loaded.warnings;
+  return result;
+}
+
+/** The run loop on an already loaded machine. */
+export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycles' | 'noReboot'> = {}): RunResult {
+  const { cpu, scheduler, logger } = machine;
+  const limit = options.maxCycles ?? Infinity;
+  let stop: RunStop;
+  for (;;) {
+    if (machine.exitValue !== null) {
+      stop = 'debug-exit';
+      break;
+    }
+    if (scheduler.now >= limit) {
+      stop = 'max-cycles';
+      break;
+    }
+    const why = cpu.run(Math.min(scheduler.nextDeadline(), limit));
+    scheduler.runDue();
+    if (machine.exitValue !== null) continue;
+    if (why === 'shutdown') {
+      stop = 'shutdown';
+      if (logger.enabled('cpu_reset')) {
+        const note = options.noReboot ? '' : ' (QEMU would reset here; exitless stops the run)';
+        logger.log('cpu_reset', `Triple fault: CPU Reset (CPU 0)${note}\n${cpu.formatRegisters()}`);
+      }
+      break;
+    }
+    if (why === 'halt') {
+      // HLT: with IF=0 or no timer armed nothing can ever wake the CPU; otherwise skip to the next event.
+      if (machine.pic.hasInterrupt() && (cpu.flags & EFLAGS_IF) !== 0) continue;
+      const next = scheduler.nextDeadline();
+      if ((cpu.flags & EFLAGS_IF) === 0 || next === Infinity) {
+        stop = 'halted';
+        break;
+      }
+      scheduler.now = Math.min(next, limit);
+      scheduler.runDue();
+    }
+    // 'limit' and 'stop' (a debugger's request) just go round again.
+  }
+  if (logger.enabled('cpu')) logger.log('cpu', cpu.formatRegisters());
+  const bochs = machine.bochsShutdown.collected();
+  if (bochs.length > 0 && logger.enabled('unimp')) {
+    logger.log('unimp', `Bochs shutdown port 0x8900 written: "${machine.bochsShutdown.collectedText()}" (ignored)`);
+  }
+  const exitValue = machine.exitValue;
+  const result: RunResult = {
+    serial: machine.serialText(),
+    exitStatus: exitValue === null ? null : debugExitStatus(exitValue),
+    exitValue,
+    stop,
+    cycles: scheduler.now,
+    instructions: cpu.instructions,
+  };
+  if (bochs.length > 0) result.bochsShutdown = machine.bochsShutdown.collectedText();
+  return result;
+}
