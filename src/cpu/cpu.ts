@@ -7,12 +7,13 @@ import { type PhysicalMemory, PAGE_SHIFT } from '../core/physical-memory.js';
 import type { Scheduler } from '../core/scheduler.js';
 import { type Logger, NULL_LOGGER } from '../core/tracer.js';
 import { type CompiledTable, DecodeCache, type DecodeInfo, MAX_INSN_LENGTH, Seg, decode } from './decoder.js';
-import { Flag, LazyOp, lazyFlags, ARITH_FLAGS } from './flags.js';
+import { Flag, LazyOp, Lz, lazyFlags, ARITH_FLAGS } from './flags.js';
 import { Vector, deliverEvent, EventKind } from './interrupts.js';
 import { TABLE } from './optable.js';
 import { walk } from './paging.js';
 import { formatRegisters } from './dump.js';
 import { MsrFile } from './msr.js';
+import { Translator } from './translator.js';
 import { Reg, hex4, hex8 } from './registers.js';
 
 export { Reg, R8, hex4, hex8 } from './registers.js';
@@ -28,6 +29,8 @@ export interface CpuOptions {
   ports: PortBus;
   scheduler: Scheduler;
   logger?: Logger;
+  /** Translate hot instruction chains into JavaScript functions (default true); false = pure interpreter. */
+  translate?: boolean;
 }
 
 /** TLB entry bits (low 12 bits of an entry whose high 20 bits are the RAM page frame). */
@@ -54,12 +57,10 @@ export class Cpu {
   /** EIP of the instruction being executed (faults restart here). */
   instrEip = 0;
 
-  // --- EFLAGS: `flags` holds every bit; the six status bits are stale while lzOp !== None ---
+  // --- EFLAGS: `flags` holds every bit; the six status bits are stale while lz[Lz.Op] !== None ---
   flags = Flag.FIXED1;
-  lzOp: LazyOp = LazyOp.None;
-  lzA = 0;
-  lzB = 0;
-  lzRes = 0;
+  /** The last flag-setting operation (Lz.Op), its operands and result: typed storage, no boxed doubles. */
+  readonly lz = new Int32Array(4);
 
   // --- Segment registers (ES CS SS DS FS GS) with their descriptor caches; AR in the VMCS layout ---
   readonly segSel = new Uint16Array(6);
@@ -94,12 +95,18 @@ export class Cpu {
   dr7 = 0x400;
 
   // --- Execution control ---
-  /** Instructions retired. */
-  instructions = 0;
-  /** The cycle clock while inside run(); the scheduler's `now` is synced from it at I/O and exits. */
+  /** Instructions retired before the current slice (see `instructions`). */
+  private retired = 0;
+  /**
+   * Time inside run(): `cycles` is the clock at the start of the current slice, `budget` the cycles left
+   * in it and `slice` its length, so now() = cycles + slice - budget. `budget` stays a small integer (a
+   * V8 Smi), which keeps the per-instruction count cheap. breakLoop() ends the slice early.
+   */
   cycles = 0;
-  /** run()'s inner loop stops when cycles reaches end; handlers set end = 0 to force a re-check. */
-  end = 0;
+  budget = 0;
+  private slice = 0;
+  /** Cycles charged beyond one per instruction in this slice (instruction classes, REP iterations). */
+  private extra = 0;
   halted = false;
   shutdown = false;
   shutdownReason = '';
@@ -123,6 +130,8 @@ export class Cpu {
   readonly d = new DecodeCache();
   readonly table: CompiledTable = TABLE;
   private readonly pageMaps: (Int32Array | null)[];
+  /** Per code page: 1 for every byte some cached instruction covers (a store elsewhere needs no scan). */
+  private readonly pageCover: (Uint8Array | null)[];
   private nextSlot = 2;
   private fetchMap: Int32Array = EMPTY_MAP;
   private fetchLin = 0;
@@ -132,6 +141,9 @@ export class Cpu {
   readonly ram32: Int32Array;
   readonly ramView: DataView;
   readonly codePages: Uint8Array;
+  /** Bumped by anything that may make a decoded or translated instruction stale (SMC, TLB, CS). */
+  codeGen = 0;
+  readonly translator: Translator | null;
   /** Statistics: decoded-cache invalidations by guest writes, and whole-cache flushes. */
   smcInvalidations = 0;
   cacheFlushes = 0;
@@ -147,8 +159,10 @@ export class Cpu {
     this.ramView = this.memory.view;
     this.codePages = this.memory.codePages;
     this.pageMaps = new Array<Int32Array | null>(this.memory.ramBytes >>> PAGE_SHIFT).fill(null);
+    this.pageCover = new Array<Uint8Array | null>(this.memory.ramBytes >>> PAGE_SHIFT).fill(null);
     this.memory.codeListener = this;
     this.msr = new MsrFile(this);
+    this.translator = options.translate === false ? null : new Translator(this.table.handlers);
     this.reset();
   }
 
@@ -158,7 +172,7 @@ export class Cpu {
     this.reg32[Reg.EDX] = 0x600;
     this.eip = 0xfff0;
     this.flags = Flag.FIXED1;
-    this.lzOp = LazyOp.None;
+    this.lz[Lz.Op] = LazyOp.None;
     this.cr0 = 0x60000010;
     this.cr2 = this.cr3 = this.cr4 = 0;
     for (let s = 0; s < 6; s++) {
@@ -200,6 +214,7 @@ export class Cpu {
   run(untilCycle: number): CpuStop {
     const sched = this.scheduler;
     this.cycles = sched.now;
+    this.budget = this.slice = this.extra = 0;
     for (;;) {
       if (this.shutdown) return this.leave('shutdown');
       if (this.stopRequested) {
@@ -215,6 +230,7 @@ export class Cpu {
         this.halted = false;
         sched.now = this.cycles;
         const vector = this.intc.acknowledge();
+        this.instrEip = this.eip; // a delivery fault returns here
         this.guard(() => deliverEvent(this, vector, EventKind.External, false, 0));
         continue;
       }
@@ -223,22 +239,57 @@ export class Cpu {
       const hadShadow = this.shadow;
       if (tf || hadShadow !== 0) {
         // One instruction at a time: the shadow ends after it, and TF traps after it.
-        this.end = this.cycles + 1;
         this.eventDelivered = false;
         this.shadow = 0;
-        const ok = this.guard(() => this.execLoop());
+        const ok = this.runSlice(1);
         const newShadow = this.shadow;
         if (hadShadow !== 0 && newShadow !== 0) this.shadow = 0; // shadows do not chain
         if (ok && tf && !this.eventDelivered && !this.shutdown) {
           if (newShadow === 2 && hadShadow === 0) continue; // MOV SS delays the single-step trap
           this.dr6 |= 1 << 14; // DR6.BS
+          this.instrEip = this.eip;
           this.guard(() => deliverEvent(this, Vector.DB, EventKind.Exception, false, 0));
         }
         continue;
       }
-      this.end = limit;
-      this.guard(() => this.execLoop());
+      this.runSlice(Math.min(limit - this.cycles, 1 << 28));
     }
+  }
+
+  /** Runs one slice of at most n cycles, then folds its time into `cycles`. */
+  private runSlice(n: number): boolean {
+    this.slice = this.budget = n | 0;
+    this.extra = 0;
+    const ok = this.guard(this.execLoopBound);
+    const used = this.slice - this.budget;
+    this.cycles += used;
+    this.retired += used - this.extra;
+    this.slice = this.budget = this.extra = 0;
+    return ok;
+  }
+
+  private readonly execLoopBound = (): void => this.execLoop();
+
+  /** The current cycle, inside or outside run(). */
+  now(): number {
+    return this.cycles + this.slice - this.budget;
+  }
+
+  /** Instructions retired (faulting instructions do not count; a REP instruction counts once per slice). */
+  get instructions(): number {
+    return this.retired + this.slice - this.budget - this.extra;
+  }
+
+  /** Ends the current slice after this instruction, so that run() re-checks events and time. */
+  breakLoop(): void {
+    this.slice -= this.budget;
+    this.budget = 0;
+  }
+
+  /** Charges n cycles beyond the one every instruction costs. */
+  charge(n: number): void {
+    this.budget -= n;
+    this.extra += n;
   }
 
   private leave(stop: CpuStop): CpuStop {
@@ -292,7 +343,7 @@ export class Cpu {
   triggerShutdown(reason: string): void {
     this.shutdown = true;
     this.shutdownReason = reason;
-    this.end = 0;
+    this.breakLoop();
     if (this.logger.enabled('cpu_reset')) this.logger.log('cpu_reset', `CPU Reset (${reason})\n${this.formatRegisters()}`);
   }
 
@@ -309,25 +360,49 @@ export class Cpu {
     );
   }
 
-  /** The hot loop: fetch through the cache, execute, count. Leaves when cycles reaches end. */
+  /**
+   * The hot loop. Consecutive cached instructions of one page are chained (seq[s] = 1: slot s + 1 is
+   * the instruction after s), so straight-line code runs without a fetch lookup; a taken branch, an
+   * invalidated slot or the end of the slice goes back through the page map.
+   */
   private execLoop(): void {
     const d = this.d;
     const op = d.op;
     const len = d.len;
-    const cyc = d.cycles;
+    const seq = d.seq;
     const handlers = this.table.handlers;
-    while (this.cycles < this.end) {
+    const tr = this.translator;
+    let s = 0;
+    let prev = 0;
+    while (this.budget > 0) {
       const eip = this.eip;
       this.instrEip = eip;
-      const lin = (this.segBase[Seg.CS] + eip) | 0;
-      const off = (lin - this.fetchLin) | 0;
-      let s = 0;
-      if (off >>> 0 < 4096) s = this.fetchMap[off];
-      if (s === 0) s = this.fetchSlow(lin);
-      this.eip = (eip + len[s]) | 0;
+      if (s === 0) {
+        const lin = (this.segBase[Seg.CS] + eip) | 0;
+        const off = (lin - this.fetchLin) | 0;
+        if (off >>> 0 < 4096) s = this.fetchMap[off];
+        if (s === 0) s = this.fetchSlow(lin);
+        // Chain a fall-through from the same page whose slot happens to be the previous one + 1.
+        if (prev > 1 && s === prev + 1 && (lin & 0xfff) >= len[prev]) seq[prev] = 1;
+        if (tr !== null && s > 1 && seq[s] !== 0) {
+          const block = tr.get(s) ?? tr.visit(this, s);
+          if (block !== undefined) {
+            block(this);
+            prev = s = 0;
+            continue;
+          }
+        }
+      }
+      const next = (eip + len[s]) | 0;
+      this.eip = next;
       handlers[op[s]](this, s);
-      this.cycles += cyc[s];
-      this.instructions++;
+      this.budget--;
+      if (this.eip === next) {
+        prev = s;
+        s = seq[s] !== 0 ? s + 1 : 0;
+      } else {
+        prev = s = 0;
+      }
     }
   }
 
@@ -355,10 +430,14 @@ export class Cpu {
         if (map === null) {
           map = new Int32Array(4096);
           this.pageMaps[page] = map;
+          this.pageCover[page] = new Uint8Array(4096);
         }
         this.codePages[page] = 1;
         const s = this.nextSlot++;
         copySlot(d, 1, s);
+        d.seq[s] = 0;
+        const cover = this.pageCover[page]!;
+        for (let i = off, e = off + length; i < e; i++) cover[i] = 1;
         map[off] = s;
         this.setFetchPage(map, lin);
         return s;
@@ -393,15 +472,25 @@ export class Cpu {
 
   /** CodeWriteListener: a store hit a page with decoded instructions; drop the ones it may overlap. */
   codeWritten(gpa: number, length: number): void {
-    const map = this.pageMaps[gpa >>> PAGE_SHIFT];
+    const page = gpa >>> PAGE_SHIFT;
+    const map = this.pageMaps[page];
     if (map === null) return;
+    const cover = this.pageCover[page]!;
     const off = gpa & 0xfff;
-    const lo = Math.max(0, off - (MAX_INSN_LENGTH - 1));
     const hi = Math.min(4096, off + length);
-    for (let i = lo; i < hi; i++) {
+    let covered = false;
+    for (let i = off; i < hi; i++) covered ||= cover[i] !== 0;
+    if (!covered) return;
+    const d = this.d;
+    // Translated blocks embed the chains they were built from: drop them all (SMC that hits code is rare).
+    this.translator?.clear();
+    for (let i = Math.max(0, off - (MAX_INSN_LENGTH - 1)); i < hi; i++) {
       const s = map[i];
-      if (s !== 0 && i + this.d.len[s] > off) {
+      if (s !== 0 && i + d.len[s] > off) {
         map[i] = 0;
+        this.codeGen = (this.codeGen + 1) | 0;
+        d.seq[s] = 0;
+        d.seq[s - 1] = 0; // whatever chained into s
         this.smcInvalidations++;
       }
     }
@@ -409,9 +498,12 @@ export class Cpu {
 
   flushDecodeCache(): void {
     this.pageMaps.fill(null);
+    this.pageCover.fill(null);
     this.codePages.fill(0);
     this.nextSlot = 2;
     this.fetchMap = EMPTY_MAP;
+    this.translator?.clear();
+    this.codeGen = (this.codeGen + 1) | 0;
     this.cacheFlushes++;
   }
 
@@ -428,63 +520,63 @@ export class Cpu {
   // ------------------------------------------------------------------ flags
 
   getFlags(): number {
-    if (this.lzOp !== LazyOp.None) {
-      this.flags = (this.flags & ~ARITH_FLAGS) | lazyFlags(this.lzOp, this.lzA, this.lzB, this.lzRes, this.flags);
-      this.lzOp = LazyOp.None;
+    if (this.lz[Lz.Op] !== LazyOp.None) {
+      this.flags = (this.flags & ~ARITH_FLAGS) | lazyFlags(this.lz[Lz.Op], this.lz[Lz.A], this.lz[Lz.B], this.lz[Lz.Res], this.flags);
+      this.lz[Lz.Op] = LazyOp.None;
     }
     return this.flags;
   }
 
   getCF(): number {
-    switch (this.lzOp) {
+    switch (this.lz[Lz.Op]) {
       case LazyOp.None:
       case LazyOp.Inc:
       case LazyOp.Dec:
         return this.flags & Flag.CF;
       case LazyOp.Add:
-        return this.lzRes >>> 0 < this.lzA >>> 0 ? 1 : 0;
+        return this.lz[Lz.Res] >>> 0 < this.lz[Lz.A] >>> 0 ? 1 : 0;
       case LazyOp.Adc:
-        return this.lzRes >>> 0 <= this.lzA >>> 0 ? 1 : 0;
+        return this.lz[Lz.Res] >>> 0 <= this.lz[Lz.A] >>> 0 ? 1 : 0;
       case LazyOp.Sub:
-        return this.lzA >>> 0 < this.lzB >>> 0 ? 1 : 0;
+        return this.lz[Lz.A] >>> 0 < this.lz[Lz.B] >>> 0 ? 1 : 0;
       case LazyOp.Sbb:
-        return this.lzA >>> 0 <= this.lzB >>> 0 ? 1 : 0;
+        return this.lz[Lz.A] >>> 0 <= this.lz[Lz.B] >>> 0 ? 1 : 0;
       default:
         return 0;
     }
   }
 
   getZF(): boolean {
-    return this.lzOp !== LazyOp.None ? this.lzRes === 0 : (this.flags & Flag.ZF) !== 0;
+    return this.lz[Lz.Op] !== LazyOp.None ? this.lz[Lz.Res] === 0 : (this.flags & Flag.ZF) !== 0;
   }
 
   /** Replaces the six status flags (for instructions that compute them eagerly). */
   setArith(f: number): void {
-    if (this.lzOp === LazyOp.Inc || this.lzOp === LazyOp.Dec) this.lzOp = LazyOp.None;
-    this.lzOp = LazyOp.None;
+    if (this.lz[Lz.Op] === LazyOp.Inc || this.lz[Lz.Op] === LazyOp.Dec) this.lz[Lz.Op] = LazyOp.None;
+    this.lz[Lz.Op] = LazyOp.None;
     this.flags = (this.flags & ~ARITH_FLAGS) | (f & ARITH_FLAGS);
   }
 
   /** Sets the whole of EFLAGS (POPF, IRET, task state); the caller masks what may change. */
   setFlags(v: number): void {
     const oldIf = this.flags & Flag.IF;
-    this.lzOp = LazyOp.None;
+    this.lz[Lz.Op] = LazyOp.None;
     this.flags = (v & ~(Flag.FIXED1 | 0x8 | 0x20 | 0x8000 | 0xffc00000)) | Flag.FIXED1;
-    if ((this.flags & Flag.IF) !== oldIf || (this.flags & Flag.TF) !== 0) this.end = 0;
+    if ((this.flags & Flag.IF) !== oldIf || (this.flags & Flag.TF) !== 0) this.breakLoop();
   }
 
   /** Evaluates condition code cc (the low nibble of Jcc/SETcc/CMOVcc; SDM Vol. 1 appendix B). */
   cond(cc: number): boolean {
-    if (this.lzOp !== LazyOp.None) {
+    if (this.lz[Lz.Op] !== LazyOp.None) {
       switch (cc) {
         case 4:
-          return this.lzRes === 0;
+          return this.lz[Lz.Res] === 0;
         case 5:
-          return this.lzRes !== 0;
+          return this.lz[Lz.Res] !== 0;
         case 8:
-          return this.lzRes < 0;
+          return this.lz[Lz.Res] < 0;
         case 9:
-          return this.lzRes >= 0;
+          return this.lz[Lz.Res] >= 0;
         case 2:
           return this.getCF() !== 0;
         case 3:
@@ -534,6 +626,8 @@ export class Cpu {
     }
     this.segChecked = m;
     this.fetchMap = EMPTY_MAP;
+    this.codeGen = (this.codeGen + 1) | 0;
+    this.breakLoop();
   }
 
   /** The effective address (offset) of a decoded memory operand. */
@@ -683,7 +777,7 @@ export class Cpu {
       return size === 4 ? v | 0 : v;
     }
     const pa = this.translate(lin, false);
-    if (!this.memory.isRam(pa)) this.scheduler.now = this.cycles;
+    if (!this.memory.isRam(pa)) this.scheduler.now = this.now();
     return this.memory.read(pa, size);
   }
 
@@ -698,8 +792,8 @@ export class Cpu {
     }
     const pa = this.translate(lin, true);
     if (!this.memory.isRam(pa)) {
-      this.scheduler.now = this.cycles;
-      this.end = 0; // a device may have raised an interrupt
+      this.scheduler.now = this.now();
+      this.breakLoop(); // a device may have raised an interrupt
     }
     this.memory.write(pa, size, v);
   }
@@ -734,12 +828,16 @@ export class Cpu {
     else for (let i = 0; i < this.tlbCount; i++) this.tlb[this.tlbFilled[i]] = 0;
     this.tlbCount = 0;
     this.fetchMap = EMPTY_MAP;
+    this.codeGen = (this.codeGen + 1) | 0;
+    this.breakLoop(); // chained instructions assumed the old mapping
   }
 
   /** INVLPG. */
   flushTlbPage(lin: number): void {
     this.tlb[lin >>> 12] = 0;
     this.fetchMap = EMPTY_MAP;
+    this.codeGen = (this.codeGen + 1) | 0;
+    this.breakLoop();
   }
 
   // ------------------------------------------------------------------ stack
@@ -774,26 +872,26 @@ export class Cpu {
 
   /** Port input: the device sees the current simulated time; the run loop re-checks interrupts after. */
   portIn(port: number, size: 1 | 2 | 4): number {
-    this.scheduler.now = this.cycles;
-    this.end = 0;
+    this.scheduler.now = this.now();
+    this.breakLoop();
     return this.ports.read(port & 0xffff, size);
   }
 
   portOut(port: number, size: 1 | 2 | 4, v: number): void {
-    this.scheduler.now = this.cycles;
-    this.end = 0;
+    this.scheduler.now = this.now();
+    this.breakLoop();
     this.ports.write(port & 0xffff, size, size === 4 ? v >>> 0 : v & (size === 2 ? 0xffff : 0xff));
   }
 
   /** Asks run() to return 'stop' at the next instruction boundary (debug-exit, debugger). */
   requestStop(): void {
     this.stopRequested = true;
-    this.end = 0;
+    this.breakLoop();
   }
 
   /** TSC: the simulated cycle clock (RDTSC, IA32_TSC). */
   tsc(): number {
-    return this.cycles + this.msr.tscOffset;
+    return this.now() + this.msr.tscOffset;
   }
 
   formatRegisters(): string {

@@ -78,6 +78,8 @@ export class DecodeCache {
   /** Prefix bits: PFX_REP, PFX_REPNE, PFX_LOCK, PFX_OPSIZE. */
   readonly pfx = new Uint8Array(DecodeCache.SLOTS);
   readonly cycles = new Uint8Array(DecodeCache.SLOTS);
+  /** 1 when slot s + 1 holds the instruction that follows s in the same page (cpu.ts execLoop). */
+  readonly seq = new Uint8Array(DecodeCache.SLOTS);
 }
 
 export const RM_MEM = 8;

@@ -46,6 +46,14 @@ export const enum LazyOp {
   Dec = 7, // like Sub with b = 1, CF preserved
 }
 
+/** Indices into Cpu.lz. */
+export const enum Lz {
+  Op = 0,
+  A = 1,
+  B = 2,
+  Res = 3,
+}
+
 const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
   let p = 1;

@@ -70,7 +70,7 @@ export class MsrFile {
   write(index: number, lo: number, hi: number): void {
     switch (index >>> 0) {
       case Msr.IA32_TSC:
-        this.tscOffset = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0) - this.cpu.cycles;
+        this.tscOffset = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0) - this.cpu.now();
         return;
       case Msr.IA32_FEATURE_CONTROL:
         if ((this.featureControl & 1) !== 0 || hi !== 0 || (lo & ~0x7) !== 0) this.cpu.raise(Vector.GP, 0);

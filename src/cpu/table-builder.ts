@@ -11,13 +11,13 @@ export class TableBuilder {
   /** One opcode (0x00-0xFF, or 0x100 | second byte for 0F xx). */
   op(opcode: number, entry: OpEntry): void {
     if (this.map[opcode] !== null) throw new Error(`opcode ${opcode.toString(16)} registered twice`);
-    this.map[opcode] = entry;
+    this.map[opcode] = withCycles(entry);
   }
 
   /** A group opcode: entries by ModRM.reg (null = #UD). */
   group(opcode: number, imm: Imm, entries: (OpEntry | null)[]): OpGroup {
     if (this.map[opcode] !== null) throw new Error(`opcode ${opcode.toString(16)} registered twice`);
-    const g: OpGroup = { group: entries.slice(), imm };
+    const g: OpGroup = { group: entries.map((e) => (e === null ? null : withCycles(e))), imm };
     while (g.group.length < 8) g.group.push(null);
     this.map[opcode] = g;
     return g;
@@ -29,7 +29,7 @@ export class TableBuilder {
     if (slot === null) slot = this.group(opcode, Imm.None, []);
     if (!('group' in slot)) throw new Error(`opcode ${opcode.toString(16)} is not a group`);
     if (slot.group[reg] !== null) throw new Error(`group ${opcode.toString(16)} /${reg} registered twice`);
-    slot.group[reg] = entry;
+    slot.group[reg] = withCycles(entry);
   }
 
   /** An entry of a group for mod = 3, chosen by the whole ModRM byte (0F 01 C1 = VMCALL, ...). */
@@ -38,7 +38,7 @@ export class TableBuilder {
     if (slot === null) slot = this.group(opcode, Imm.None, []);
     if (!('group' in slot)) throw new Error(`opcode ${opcode.toString(16)} is not a group`);
     slot.reg3 ??= new Map();
-    slot.reg3.set(modrm, entry);
+    slot.reg3.set(modrm, withCycles(entry));
   }
 
   compile(): CompiledTable {
@@ -71,6 +71,26 @@ export class TableBuilder {
     if (handlers.length > 0xffff) throw new Error('too many handlers');
     return { handlers, ids, map: this.map };
   }
+}
+
+const charged = new WeakMap<OpEntry, OpEntry>();
+
+/**
+ * An instruction class that costs more than the default cycle (DESIGN.md time model) gets handlers
+ * that charge the difference after they complete, so the hot loop counts one per instruction.
+ */
+function withCycles(entry: OpEntry): OpEntry {
+  const n = (entry.cycles ?? 1) - 1;
+  if (n <= 0) return entry;
+  const known = charged.get(entry);
+  if (known) return known;
+  const wrap = (h: Handler): Handler => (cpu, s) => {
+    h(cpu, s);
+    cpu.charge(n);
+  };
+  const e: OpEntry = { ...entry, h32: wrap(entry.h32), h16: entry.h16 === undefined ? undefined : wrap(entry.h16) };
+  charged.set(entry, e);
+  return e;
 }
 
 /** #UD: every opcode the table does not define (SDM: never a silent no-op). */

@@ -4,9 +4,10 @@
 import type { Cpu } from '../cpu.js';
 import { R8 } from '../registers.js';
 import { Imm, RM_MEM, type Handler } from '../decoder.js';
-import { Flag, LazyOp, parity } from '../flags.js';
+import { Flag, LazyOp, Lz, parity } from '../flags.js';
 import { Vector } from '../interrupts.js';
 import type { TableBuilder } from '../table-builder.js';
+import { FAST32 } from './alu-fast.js';
 import { getE16, getE32, getE8, getG16, getG32, getG8, rmwE16, rmwE32, rmwE8, setG16, setG32, setG8 } from './operands.js';
 
 /** ALU operation numbers in opcode order (00 ADD, 08 OR, 10 ADC, 18 SBB, 20 AND, 28 SUB, 30 XOR, 38 CMP). */
@@ -67,10 +68,10 @@ export function alu(cpu: Cpu, kind: number, a: number, b: number, sh: number): n
       break;
   }
   r = (r << sh) >> sh;
-  cpu.lzOp = op;
-  cpu.lzA = a;
-  cpu.lzB = b;
-  cpu.lzRes = r;
+  cpu.lz[Lz.Op] = op;
+  cpu.lz[Lz.A] = a;
+  cpu.lz[Lz.B] = b;
+  cpu.lz[Lz.Res] = r;
   return r;
 }
 
@@ -80,10 +81,10 @@ function setLazy(cpu: Cpu, op: LazyOp, a: number, b: number, r: number): void {
     const cf = cpu.getCF();
     cpu.flags = (cpu.flags & ~Flag.CF) | cf;
   }
-  cpu.lzOp = op;
-  cpu.lzA = a;
-  cpu.lzB = b;
-  cpu.lzRes = r;
+  cpu.lz[Lz.Op] = op;
+  cpu.lz[Lz.A] = a;
+  cpu.lz[Lz.B] = b;
+  cpu.lz[Lz.Res] = r;
 }
 
 // --- Handlers for the six classic forms of each ALU operation, per width ---
@@ -345,6 +346,13 @@ const testEvIz16: Handler = (cpu, s) => void alu(cpu, AluOp.And, getE16(cpu, s),
 export function registerAlu(t: TableBuilder): void {
   for (let k = 0; k < 8; k++) {
     const h = makeAlu(k);
+    const fast = FAST32[k];
+    if (fast !== undefined) {
+      h.EvGv32 = fast.EvGv;
+      h.GvEv32 = fast.GvEv;
+      h.EvI32 = fast.EvI;
+      h.EAXIz32 = fast.EAXIz;
+    }
     const mnem = ALU_NAMES[k];
     const lock = k !== AluOp.Cmp;
     const base = k << 3;

@@ -113,10 +113,10 @@ function makeString(step: Step, size: Size, cond: boolean, io: boolean): Handler
       cpu.reg32[Reg.ECX] = (ecx - 1) | 0;
       if (cond && cpu.getZF() === repne) return;
       if (ecx === 1) return;
-      cpu.cycles++;
-      if (cpu.cycles >= cpu.end) {
+      cpu.charge(1);
+      if (cpu.budget <= 0) {
         // Out of budget: resume this same instruction later (registers already reflect the progress).
-        cpu.eip = cpu.instrEip;
+        cpu.eip = (cpu.eip - cpu.d.len[s]) | 0;
         return;
       }
     }

@@ -48,7 +48,7 @@ export function writeCr0(cpu: Cpu, v: number): void {
   const changed = cpu.cr0 ^ v;
   cpu.cr0 = v | 0;
   if ((changed & (CR0_PG | CR0_WP | CR0_PE)) !== 0) cpu.flushTlb();
-  cpu.end = 0;
+  cpu.breakLoop();
 }
 
 export function writeCr4(cpu: Cpu, v: number): void {
@@ -145,7 +145,7 @@ function storeTable(cpu: Cpu, s: number, idt: boolean): void {
 const hlt: Handler = (cpu) => {
   privileged(cpu);
   cpu.halted = true;
-  cpu.end = 0;
+  cpu.breakLoop();
 };
 
 const cli: Handler = (cpu) => {
@@ -158,7 +158,7 @@ const sti: Handler = (cpu) => {
   if ((cpu.flags & Flag.IF) === 0) {
     cpu.flags |= Flag.IF;
     cpu.shadow = 1;
-    cpu.end = 0;
+    cpu.breakLoop();
   }
 };
 
