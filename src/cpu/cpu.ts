@@ -231,7 +231,7 @@ export class Cpu {
         sched.now = this.cycles;
         const vector = this.intc.acknowledge();
         this.instrEip = this.eip; // a delivery fault returns here
-        this.guard(() => deliverEvent(this, vector, EventKind.External, false, 0));
+        this.runSlice(0, () => deliverEvent(this, vector, EventKind.External, false, 0));
         continue;
       }
       if (this.halted) return this.leave('halt');
@@ -241,26 +241,29 @@ export class Cpu {
         // One instruction at a time: the shadow ends after it, and TF traps after it.
         this.eventDelivered = false;
         this.shadow = 0;
-        const ok = this.runSlice(1);
+        const ok = this.runSlice(1, this.execLoopBound);
         const newShadow = this.shadow;
         if (hadShadow !== 0 && newShadow !== 0) this.shadow = 0; // shadows do not chain
         if (ok && tf && !this.eventDelivered && !this.shutdown) {
           if (newShadow === 2 && hadShadow === 0) continue; // MOV SS delays the single-step trap
           this.dr6 |= 1 << 14; // DR6.BS
           this.instrEip = this.eip;
-          this.guard(() => deliverEvent(this, Vector.DB, EventKind.Exception, false, 0));
+          this.runSlice(0, () => deliverEvent(this, Vector.DB, EventKind.Exception, false, 0));
         }
         continue;
       }
-      this.runSlice(Math.min(limit - this.cycles, 1 << 28));
+      this.runSlice(Math.min(limit - this.cycles, 1 << 28), this.execLoopBound);
     }
   }
 
-  /** Runs one slice of at most n cycles, then folds its time into `cycles`. */
-  private runSlice(n: number): boolean {
+  /**
+   * Runs f (the hot loop, or an event delivery) in a slice of at most n cycles, then folds the time it
+   * used, charges included, into `cycles`.
+   */
+  private runSlice(n: number, f: () => void): boolean {
     this.slice = this.budget = n | 0;
     this.extra = 0;
-    const ok = this.guard(this.execLoopBound);
+    const ok = this.guard(f);
     const used = this.slice - this.budget;
     this.cycles += used;
     this.retired += used - this.extra;

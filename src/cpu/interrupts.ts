@@ -5,6 +5,7 @@ import type { Cpu } from './cpu.js';
 import { Reg } from './registers.js';
 import { Seg } from './decoder.js';
 import { Flag } from './flags.js';
+import { EVENT_DELIVERY_CYCLES } from './costs.js';
 import { readDescriptor, loadCsFromDescriptor, DescriptorError } from './segments.js';
 
 /** Exception vectors (SDM Vol. 3 table 6-1). */
@@ -48,6 +49,7 @@ const GATE_TRAP32 = 0xf;
  */
 export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError: boolean, error: number): void {
   const ext = kind === EventKind.Software ? 0 : 1;
+  cpu.charge(EVENT_DELIVERY_CYCLES);
   const idtError = vector * 8 + 2 + ext;
   cpu.eventDelivered = true;
   cpu.halted = false;

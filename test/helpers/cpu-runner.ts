@@ -98,8 +98,7 @@ export class TestMachine {
 
   /**
    * The vector of the exception the last run delivered, or -1. Delivery jumps to the vector's stub and
-   * run() goes on to execute its `hlt` in the same call, so a delivered exception leaves the CPU halted
-   * just past the stub.
+   * runOne() goes on to execute its `hlt`, so a delivered exception leaves the CPU halted just past the stub.
    */
   exceptionVector(): number {
     const v = this.cpu.eip - 1 - STUB_BASE;
@@ -116,8 +115,19 @@ export class TestMachine {
     cpu.setFlags(flags);
     cpu.halted = false;
     cpu.eip = CODE_BASE;
-    cpu.run(this.scheduler.now + 1);
+    this.runOne();
     return this.exceptionVector();
+  }
+
+  /**
+   * One instruction. Delivering an exception costs cycles of its own (src/cpu/costs.ts), so when one was
+   * delivered, run on to the stub's `hlt`.
+   */
+  runOne(): void {
+    const cpu = this.cpu;
+    cpu.run(this.scheduler.now + 1);
+    const stub = (cpu.eip >>> 0) - STUB_BASE;
+    if (!cpu.halted && !cpu.shutdown && stub >= 0 && stub < STUBS) cpu.run(this.scheduler.now + 1);
   }
 
   read32(addr: number): number {
@@ -248,7 +258,7 @@ export class CpuRunner {
     let n = 0;
     while (n < max) {
       if (count === undefined && cpu.eip >>> 0 === m.codeEnd) break;
-      cpu.run(m.scheduler.now + 1);
+      m.runOne();
       n++;
       if (cpu.halted || cpu.shutdown) break;
     }

@@ -6,6 +6,7 @@ import { R8 } from '../registers.js';
 import { Imm, RM_MEM, type Handler } from '../decoder.js';
 import { Flag, LazyOp, Lz, parity } from '../flags.js';
 import { Vector } from '../interrupts.js';
+import { DIVIDE_CYCLES } from '../costs.js';
 import type { TableBuilder } from '../table-builder.js';
 import { FAST32 } from './alu-fast.js';
 import { getE16, getE32, getE8, getG16, getG32, getG8, rmwE16, rmwE32, rmwE8, setG16, setG32, setG8 } from './operands.js';
@@ -273,14 +274,19 @@ function div32(cpu: Cpu, s: number): void {
   const hi = cpu.reg32[2] >>> 0;
   const lo = cpu.reg32[0] >>> 0;
   if (hi >= b) cpu.raise(Vector.DE); // quotient would not fit in 32 bits
-  const [q, r] = udiv64(hi, lo, b);
-  cpu.reg32[0] = q;
-  cpu.reg32[2] = r;
+  cpu.reg32[0] = udiv64(hi, lo, b);
+  cpu.reg32[2] = divRemainder;
 }
 
-/** Unsigned 64/32 division with hi < d, exact in doubles by long division on 16-bit digits. */
-function udiv64(hi: number, lo: number, d: number): [number, number] {
-  if (hi === 0) return [Math.floor(lo / d) | 0, lo % d | 0];
+/** The remainder of the last udiv64 (a module scratch: no tuple allocated per DIV). */
+let divRemainder = 0;
+
+/** Unsigned 64/32 division with hi < d, exact in doubles by long division on 16-bit digits; remainder in divRemainder. */
+function udiv64(hi: number, lo: number, d: number): number {
+  if (hi === 0) {
+    divRemainder = lo % d | 0;
+    return Math.floor(lo / d) | 0;
+  }
   let rem = hi;
   let q = 0;
   // Two steps of 16 bits each: rem < d < 2^32, so rem * 65536 + digit < 2^48 is exact.
@@ -290,7 +296,8 @@ function udiv64(hi: number, lo: number, d: number): [number, number] {
     rem = cur - digit * d;
     q = q * 65536 + digit;
   }
-  return [q | 0, rem | 0];
+  divRemainder = rem | 0;
+  return q | 0;
 }
 
 function idiv8(cpu: Cpu, s: number): void {
@@ -324,7 +331,8 @@ function idiv32(cpu: Cpu, s: number): void {
   }
   const ub = b < 0 ? -b >>> 0 : b;
   if (hi >>> 0 >= ub) cpu.raise(Vector.DE);
-  const [uq, ur] = udiv64(hi >>> 0, lo >>> 0, ub);
+  const uq = udiv64(hi >>> 0, lo >>> 0, ub);
+  const ur = divRemainder;
   const q = (uq >>> 0) * (negA !== b < 0 ? -1 : 1);
   if (q > 0x7fffffff || q < -0x80000000) cpu.raise(Vector.DE);
   cpu.reg32[0] = q | 0;
@@ -412,8 +420,8 @@ export function registerAlu(t: TableBuilder): void {
     { mnem: 'neg', imm: Imm.None, h32: ((cpu, s) => rmwE8(cpu, s, neg8)) as Handler, lock: true },
     { mnem: 'mul', imm: Imm.None, h32: mul8 },
     { mnem: 'imul', imm: Imm.None, h32: imul1_8 },
-    { mnem: 'div', imm: Imm.None, h32: div8, cycles: 20 },
-    { mnem: 'idiv', imm: Imm.None, h32: idiv8, cycles: 20 },
+    { mnem: 'div', imm: Imm.None, h32: div8, cycles: DIVIDE_CYCLES },
+    { mnem: 'idiv', imm: Imm.None, h32: idiv8, cycles: DIVIDE_CYCLES },
   ];
   const f7 = [
     { mnem: 'test', imm: Imm.Z, h32: testEvIz32, h16: testEvIz16 },
@@ -422,8 +430,8 @@ export function registerAlu(t: TableBuilder): void {
     { mnem: 'neg', imm: Imm.None, h32: ((cpu, s) => rmwE32(cpu, s, neg32)) as Handler, h16: ((cpu, s) => rmwE16(cpu, s, neg16)) as Handler, lock: true },
     { mnem: 'mul', imm: Imm.None, h32: mul32, h16: mul16 },
     { mnem: 'imul', imm: Imm.None, h32: imul1_32, h16: imul1_16 },
-    { mnem: 'div', imm: Imm.None, h32: div32, h16: div16, cycles: 20 },
-    { mnem: 'idiv', imm: Imm.None, h32: idiv32, h16: idiv16, cycles: 20 },
+    { mnem: 'div', imm: Imm.None, h32: div32, h16: div16, cycles: DIVIDE_CYCLES },
+    { mnem: 'idiv', imm: Imm.None, h32: idiv32, h16: idiv16, cycles: DIVIDE_CYCLES },
   ];
   f6.forEach((e, i) => t.groupEntry(0xf6, i, { ...e, modrm: true }));
   f7.forEach((e, i) => t.groupEntry(0xf7, i, { ...e, modrm: true }));

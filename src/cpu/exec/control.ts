@@ -113,27 +113,29 @@ function farReturn(cpu: Cpu, size: 2 | 4, release: number): void {
 const jmpFarPtr: Handler = (cpu, s) => farJump(cpu, cpu.d.imm2[s], cpu.d.imm[s]);
 const callFarPtr32: Handler = (cpu, s) => farCall(cpu, cpu.d.imm2[s], cpu.d.imm[s], 4);
 const callFarPtr16: Handler = (cpu, s) => farCall(cpu, cpu.d.imm2[s], cpu.d.imm[s], 2);
-function farPointer(cpu: Cpu, s: number, size: 2 | 4): [number, number] {
+/** Reads an m16:16/32 far pointer: the offset is returned, the selector left in farSelector. */
+let farSelector = 0;
+function farPointer(cpu: Cpu, s: number, size: 2 | 4): number {
   const lin = cpu.ea(s, size + 2, false);
   const off = size === 4 ? cpu.read32(lin) : cpu.read16(lin);
-  const sel = cpu.read16((lin + size) | 0);
-  return [sel, off];
+  farSelector = cpu.read16((lin + size) | 0);
+  return off;
 }
 const jmpFarM32: Handler = (cpu, s) => {
-  const [sel, off] = farPointer(cpu, s, 4);
-  farJump(cpu, sel, off);
+  const off = farPointer(cpu, s, 4);
+  farJump(cpu, farSelector, off);
 };
 const jmpFarM16: Handler = (cpu, s) => {
-  const [sel, off] = farPointer(cpu, s, 2);
-  farJump(cpu, sel, off);
+  const off = farPointer(cpu, s, 2);
+  farJump(cpu, farSelector, off);
 };
 const callFarM32: Handler = (cpu, s) => {
-  const [sel, off] = farPointer(cpu, s, 4);
-  farCall(cpu, sel, off, 4);
+  const off = farPointer(cpu, s, 4);
+  farCall(cpu, farSelector, off, 4);
 };
 const callFarM16: Handler = (cpu, s) => {
-  const [sel, off] = farPointer(cpu, s, 2);
-  farCall(cpu, sel, off, 2);
+  const off = farPointer(cpu, s, 2);
+  farCall(cpu, farSelector, off, 2);
 };
 
 /**

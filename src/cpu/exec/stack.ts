@@ -81,10 +81,13 @@ const pushaw: Handler = (cpu) => {
   for (let r = 0; r < 8; r++) cpu.write16((base + 14 - r * 2) | 0, r === Reg.ESP ? esp & 0xffff : cpu.reg16[r << 1]);
   cpu.reg32[Reg.ESP] = top;
 };
+/** Scratch for POPA/POPAD: every value is read before any register changes (a fault leaves them intact). */
+const popScratch = new Int32Array(8);
+
 const popad: Handler = (cpu) => {
   const esp = cpu.reg32[Reg.ESP];
   const base = cpu.lin(Seg.SS, esp, 32, false);
-  const v = [0, 0, 0, 0, 0, 0, 0, 0];
+  const v = popScratch;
   for (let r = 0; r < 8; r++) v[r] = cpu.read32((base + 28 - r * 4) | 0);
   for (let r = 0; r < 8; r++) if (r !== Reg.ESP) cpu.reg32[r] = v[r];
   cpu.reg32[Reg.ESP] = (esp + 32) | 0;
@@ -92,7 +95,7 @@ const popad: Handler = (cpu) => {
 const popaw: Handler = (cpu) => {
   const esp = cpu.reg32[Reg.ESP];
   const base = cpu.lin(Seg.SS, esp, 16, false);
-  const v = [0, 0, 0, 0, 0, 0, 0, 0];
+  const v = popScratch;
   for (let r = 0; r < 8; r++) v[r] = cpu.read16((base + 14 - r * 2) | 0);
   for (let r = 0; r < 8; r++) if (r !== Reg.ESP) cpu.reg16[r << 1] = v[r];
   cpu.reg32[Reg.ESP] = (esp + 16) | 0;
@@ -129,33 +132,40 @@ const leave16: Handler = (cpu) => {
   cpu.reg16[Reg.EBP << 1] = v;
 };
 
+function pushSized(cpu: Cpu, size: 2 | 4, v: number): void {
+  if (size === 4) cpu.push32(v);
+  else cpu.push16(v);
+}
+
 /** ENTER imm16, imm8 with a 32-bit stack (SDM Vol. 2 ENTER): nesting level taken modulo 32. */
-const enter32: Handler = (cpu, s) => {
-  const size = cpu.d.imm[s] & 0xffff;
+function enter(cpu: Cpu, s: number, size: 2 | 4): void {
+  const frameSize = cpu.d.imm[s] & 0xffff;
   const level = cpu.d.imm2[s] & 31;
   const esp0 = cpu.reg32[Reg.ESP];
   const ebp0 = cpu.reg32[Reg.EBP];
   try {
-    cpu.push32(ebp0);
+    pushSized(cpu, size, ebp0);
     const frame = cpu.reg32[Reg.ESP];
     if (level > 0) {
       let ebp = ebp0;
       for (let i = 1; i < level; i++) {
-        ebp = (ebp - 4) | 0;
-        cpu.push32(cpu.read32(cpu.lin(Seg.SS, ebp, 4, false)));
+        ebp = (ebp - size) | 0;
+        const lin = cpu.lin(Seg.SS, ebp, size, false);
+        pushSized(cpu, size, size === 4 ? cpu.read32(lin) : cpu.read16(lin));
       }
-      cpu.push32(frame);
+      pushSized(cpu, size, frame);
     }
-    const esp = (cpu.reg32[Reg.ESP] - size) | 0;
+    const esp = (cpu.reg32[Reg.ESP] - frameSize) | 0;
     cpu.lin(Seg.SS, esp, 1, true);
-    cpu.reg32[Reg.EBP] = frame;
+    if (size === 4) cpu.reg32[Reg.EBP] = frame;
+    else cpu.reg16[Reg.EBP << 1] = frame;
     cpu.reg32[Reg.ESP] = esp;
   } catch (e) {
     cpu.reg32[Reg.ESP] = esp0;
     cpu.reg32[Reg.EBP] = ebp0;
     throw e;
   }
-};
+}
 
 export function registerStack(t: TableBuilder): void {
   for (let r = 0; r < 8; r++) {
@@ -201,7 +211,7 @@ export function registerStack(t: TableBuilder): void {
   t.op(0x9c, { mnem: 'pushfd', mnem16: 'pushf', modrm: false, imm: Imm.None, h32: pushfd, h16: pushfw });
   t.op(0x9d, { mnem: 'popfd', mnem16: 'popf', modrm: false, imm: Imm.None, h32: popfd, h16: popfw });
   t.op(0xc9, { mnem: 'leave', modrm: false, imm: Imm.None, h32: leave32, h16: leave16 });
-  t.op(0xc8, { mnem: 'enter', modrm: false, imm: Imm.BW, h32: enter32 });
+  t.op(0xc8, { mnem: 'enter', modrm: false, imm: Imm.BW, h32: (cpu, s) => enter(cpu, s, 4), h16: (cpu, s) => enter(cpu, s, 2) });
 }
 
 export { Vector };

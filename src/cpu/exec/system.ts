@@ -11,6 +11,7 @@ import { loadLdt, loadTaskRegister } from '../segments.js';
 import type { TableBuilder } from '../table-builder.js';
 import { getE16, setE16 } from './operands.js';
 import { cpuid } from '../cpuid.js';
+import { CACHE_FLUSH_CYCLES, RDTSC_CYCLES, SERIALIZING_CYCLES } from '../costs.js';
 
 /** Privileged instructions: #GP(0) unless CPL = 0 (SDM Vol. 3 5.9). */
 function privileged(cpu: Cpu): void {
@@ -253,13 +254,13 @@ export function registerSystem(t: TableBuilder): void {
   simple(0xfa, 'cli', cli);
   simple(0xfb, 'sti', sti);
   simple(0xf4, 'hlt', hlt);
-  simple(0x1a2, 'cpuid', cpuidH, 30);
-  simple(0x131, 'rdtsc', rdtsc, 20);
-  simple(0x132, 'rdmsr', rdmsr, 30);
-  simple(0x130, 'wrmsr', wrmsr, 30);
+  simple(0x1a2, 'cpuid', cpuidH, SERIALIZING_CYCLES);
+  simple(0x131, 'rdtsc', rdtsc, RDTSC_CYCLES);
+  simple(0x132, 'rdmsr', rdmsr, SERIALIZING_CYCLES);
+  simple(0x130, 'wrmsr', wrmsr, SERIALIZING_CYCLES);
   simple(0x10b, 'ud2', (cpu) => cpu.raise(Vector.UD));
-  t.op(0x109, { mnem: 'wbinvd', modrm: false, imm: Imm.None, h32: privileged, cycles: 100, noF3: true }); // F3 0F 09 is WBNOINVD
-  simple(0x108, 'invd', privileged, 100);
+  t.op(0x109, { mnem: 'wbinvd', modrm: false, imm: Imm.None, h32: privileged, cycles: CACHE_FLUSH_CYCLES, noF3: true }); // F3 0F 09 is WBNOINVD
+  simple(0x108, 'invd', privileged, CACHE_FLUSH_CYCLES);
   simple(0x106, 'clts', (cpu) => {
     privileged(cpu);
     cpu.cr0 &= ~8;
