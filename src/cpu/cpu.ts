@@ -8,11 +8,14 @@ import type { Scheduler } from '../core/scheduler.js';
 import { type Logger, NULL_LOGGER } from '../core/tracer.js';
 import { type CompiledTable, DecodeCache, type DecodeInfo, MAX_INSN_LENGTH, Seg, decode } from './decoder.js';
 import { Flag, LazyOp, Lz, lazyFlags, ARITH_FLAGS } from './flags.js';
-import { Vector, deliverEvent, EventKind } from './interrupts.js';
+import { Vector, deliverEvent, deliverPendingFault, EventKind } from './interrupts.js';
 import { TABLE } from './optable.js';
 import { walk } from './paging.js';
 import { formatRegisters } from './dump.js';
 import { MsrFile } from './msr.js';
+import { FAULT } from './fault.js';
+import { CodeCache, decodeInfo } from './code-cache.js';
+import { flushTlb, flushTlbPage, readSlow, rmwSlow, translate, writeSlow } from './tlb.js';
 import { Translator } from './translator.js';
 import { Reg, hex4, hex8 } from './registers.js';
 
@@ -21,8 +24,7 @@ export { Reg, R8, hex4, hex8 } from './registers.js';
 /** Why run() returned. */
 export type CpuStop = 'limit' | 'halt' | 'stop' | 'shutdown';
 
-/** Thrown (one preallocated object, STYLE rule 5) to unwind from a faulting instruction. */
-export const FAULT = { fault: true } as const;
+export { FAULT } from './fault.js';
 
 export interface CpuOptions {
   memory: PhysicalMemory;
@@ -39,7 +41,6 @@ export const TLB_WRITE = 2;
 
 const CR0_PE = 1;
 const CR0_PG = 1 << 31;
-const EMPTY_MAP = new Int32Array(4096);
 
 export class Cpu {
   readonly memory: PhysicalMemory;
@@ -123,19 +124,14 @@ export class Cpu {
 
   // --- TLB: one entry per linear page; flushed through the list of filled entries ---
   readonly tlb = new Int32Array(1 << 20);
-  private readonly tlbFilled = new Int32Array(4096);
-  private tlbCount = 0;
+  readonly tlbFilled = new Int32Array(4096);
+  tlbCount = 0;
 
   // --- Decoded-instruction cache ---
   readonly d = new DecodeCache();
   readonly table: CompiledTable = TABLE;
-  private readonly pageMaps: (Int32Array | null)[];
-  /** Per code page: 1 for every byte some cached instruction covers (a store elsewhere needs no scan). */
-  private readonly pageCover: (Uint8Array | null)[];
-  private nextSlot = 2;
-  private fetchMap: Int32Array = EMPTY_MAP;
-  private fetchLin = 0;
-  private readonly ibuf = new Uint8Array(MAX_INSN_LENGTH + 1);
+  /** Which physical pages hold decoded instructions, and the fetch fast path (code-cache.ts). */
+  readonly code: CodeCache;
   readonly ram8: Uint8Array;
   readonly ram16: Uint16Array;
   readonly ram32: Int32Array;
@@ -144,9 +140,6 @@ export class Cpu {
   /** Bumped by anything that may make a decoded or translated instruction stale (SMC, TLB, CS). */
   codeGen = 0;
   readonly translator: Translator | null;
-  /** Statistics: decoded-cache invalidations by guest writes, and whole-cache flushes. */
-  smcInvalidations = 0;
-  cacheFlushes = 0;
 
   constructor(options: CpuOptions) {
     this.memory = options.memory;
@@ -158,11 +151,10 @@ export class Cpu {
     this.ram32 = this.memory.i32;
     this.ramView = this.memory.view;
     this.codePages = this.memory.codePages;
-    this.pageMaps = new Array<Int32Array | null>(this.memory.ramBytes >>> PAGE_SHIFT).fill(null);
-    this.pageCover = new Array<Uint8Array | null>(this.memory.ramBytes >>> PAGE_SHIFT).fill(null);
-    this.memory.codeListener = this;
     this.msr = new MsrFile(this);
     this.translator = options.translate === false ? null : new Translator(this.table.handlers);
+    this.code = new CodeCache(this);
+    this.memory.codeListener = this.code;
     this.reset();
   }
 
@@ -308,39 +300,9 @@ export class Cpu {
     } catch (e) {
       if (e !== FAULT) throw e;
       this.eip = this.instrEip;
-      this.deliverPendingFault();
+      deliverPendingFault(this);
       return false;
     }
-  }
-
-  /** Delivers the exception recorded by raise(), escalating to #DF and triple fault (SDM Vol. 3 table 6-5). */
-  deliverPendingFault(): void {
-    let vector = this.pendingVector;
-    let error = this.pendingError;
-    let hasError = this.pendingHasError;
-    this.pendingVector = -1;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        if (this.logger.enabled('int')) this.logException(vector, error, hasError);
-        deliverEvent(this, vector, EventKind.Exception, hasError, error);
-        return;
-      } catch (e) {
-        if (e !== FAULT) throw e;
-        const second = this.pendingVector;
-        this.pendingVector = -1;
-        if (vector === Vector.DF) break;
-        if (isDoubleFault(vector, second)) {
-          vector = Vector.DF;
-          error = 0;
-          hasError = true;
-        } else {
-          vector = second;
-          error = this.pendingError;
-          hasError = this.pendingHasError;
-        }
-      }
-    }
-    this.triggerShutdown('triple fault');
   }
 
   triggerShutdown(reason: string): void {
@@ -348,19 +310,6 @@ export class Cpu {
     this.shutdownReason = reason;
     this.breakLoop();
     if (this.logger.enabled('cpu_reset')) this.logger.log('cpu_reset', `CPU Reset (${reason})\n${this.formatRegisters()}`);
-  }
-
-  private logException(vector: number, error: number, hasError: boolean): void {
-    const e = hasError ? error.toString(16).padStart(4, '0') : '0000';
-    const lin = (this.segBase[Seg.CS] + this.eip) >>> 0;
-    this.logger.log(
-      'int',
-      `check_exception new 0x${vector.toString(16)}\n` +
-        `${String(this.instructions).padStart(6)}: v=${vector.toString(16).padStart(2, '0')} e=${e} i=0 cpl=${this.cpl} ` +
-        `IP=${hex4(this.segSel[Seg.CS])}:${hex8(this.eip)} pc=${hex8(lin)} SP=${hex4(this.segSel[Seg.SS])}:${hex8(this.reg32[Reg.ESP])}` +
-        (vector === Vector.PF ? ` CR2=${hex8(this.cr2)}` : '') +
-        `\n${this.formatRegisters()}`,
-    );
   }
 
   /**
@@ -375,6 +324,7 @@ export class Cpu {
     const seq = d.seq;
     const handlers = this.table.handlers;
     const tr = this.translator;
+    const code = this.code;
     let s = 0;
     let prev = 0;
     while (this.budget > 0) {
@@ -382,9 +332,9 @@ export class Cpu {
       this.instrEip = eip;
       if (s === 0) {
         const lin = (this.segBase[Seg.CS] + eip) | 0;
-        const off = (lin - this.fetchLin) | 0;
-        if (off >>> 0 < 4096) s = this.fetchMap[off];
-        if (s === 0) s = this.fetchSlow(lin);
+        const off = (lin - code.fetchLin) | 0;
+        if (off >>> 0 < 4096) s = code.fetchMap[off];
+        if (s === 0) s = code.fetchSlow(lin);
         // Chain a fall-through from the same page whose slot happens to be the previous one + 1.
         if (prev > 1 && s === prev + 1 && (lin & 0xfff) >= len[prev]) seq[prev] = 1;
         if (tr !== null && s > 1 && seq[s] !== 0) {
@@ -409,105 +359,18 @@ export class Cpu {
     }
   }
 
-  /** Finds or decodes the instruction at a linear address, filling the cache when it lies within one RAM page. */
-  private fetchSlow(lin: number): number {
-    if ((this.eip >>> 0) > (this.segLimit[Seg.CS] >>> 0)) this.raise(Vector.GP, 0);
-    const pa = this.translate(lin, false);
-    const page = pa >>> PAGE_SHIFT;
-    const off = pa & 0xfff;
-    const d = this.d;
-    if (this.memory.isRam(pa)) {
-      let map = this.pageMaps[page];
-      if (map !== null) {
-        const s = map[off];
-        if (s !== 0) {
-          this.setFetchPage(map, lin);
-          return s;
-        }
-      }
-      const avail = Math.min(MAX_INSN_LENGTH, 4096 - off);
-      const length = decode(this.table, d, 1, this.ram8.subarray(pa, pa + avail), avail, null);
-      if (length !== 0) {
-        // Cache it (a copy out of the scratch slot).
-        if (this.nextSlot >= DecodeCache.SLOTS) this.flushDecodeCache();
-        if (map === null) {
-          map = new Int32Array(4096);
-          this.pageMaps[page] = map;
-          this.pageCover[page] = new Uint8Array(4096);
-        }
-        this.codePages[page] = 1;
-        const s = this.nextSlot++;
-        copySlot(d, 1, s);
-        d.seq[s] = 0;
-        const cover = this.pageCover[page]!;
-        for (let i = off, e = off + length; i < e; i++) cover[i] = 1;
-        map[off] = s;
-        this.setFetchPage(map, lin);
-        return s;
-      }
-    }
-    // Uncached: crossing a page, or fetching from MMIO/unbacked memory. Gather byte by byte.
-    const buf = this.ibuf;
-    for (let i = 0; i < MAX_INSN_LENGTH; i++) {
-      const a = (lin + i) | 0;
-      buf[i] = this.memory.read(this.translate(a, false), 1);
-      if (decode(this.table, d, 1, buf, i + 1, null) !== 0) return 1;
-    }
-    decode(this.table, d, 1, buf, MAX_INSN_LENGTH, null);
-    return 1;
-  }
-
-  /** Remembers the page map for the fast path; only with a flat CS, whose limit needs no check per fetch. */
-  private setFetchPage(map: Int32Array, lin: number): void {
-    if (this.segLimit[Seg.CS] === -1 && this.segBase[Seg.CS] === 0) {
-      this.fetchMap = map;
-      this.fetchLin = lin & ~0xfff;
-    }
-  }
-
   /** Decodes without executing or caching (debugger, iced-x86 oracle). Returns null for #UD. */
   static decodeInfo(bytes: Uint8Array): DecodeInfo | null {
-    const info: DecodeInfo = { length: 0, mnemonic: '' };
-    const n = decode(TABLE, scratchCache(), 1, bytes, bytes.length, info);
-    if (n === 0 || info.length === 0) return null;
-    return info;
+    return decodeInfo(bytes);
   }
 
-  /** CodeWriteListener: a store hit a page with decoded instructions; drop the ones it may overlap. */
-  codeWritten(gpa: number, length: number): void {
-    const page = gpa >>> PAGE_SHIFT;
-    const map = this.pageMaps[page];
-    if (map === null) return;
-    const cover = this.pageCover[page]!;
-    const off = gpa & 0xfff;
-    const hi = Math.min(4096, off + length);
-    let covered = false;
-    for (let i = off; i < hi; i++) covered ||= cover[i] !== 0;
-    if (!covered) return;
-    const d = this.d;
-    // Translated blocks embed the chains they were built from: drop them all (SMC that hits code is rare).
-    this.translator?.clear();
-    for (let i = Math.max(0, off - (MAX_INSN_LENGTH - 1)); i < hi; i++) {
-      const s = map[i];
-      if (s !== 0 && i + d.len[s] > off) {
-        map[i] = 0;
-        this.codeGen = (this.codeGen + 1) | 0;
-        d.seq[s] = 0;
-        d.seq[s - 1] = 0; // whatever chained into s
-        this.smcInvalidations++;
-      }
-    }
+  /** Statistics of the decoded-instruction cache. */
+  get smcInvalidations(): number {
+    return this.code.smcInvalidations;
   }
 
   flushDecodeCache(): void {
-    this.pageMaps.fill(null);
-    this.pageCover.fill(null);
-    this.codePages.fill(0);
-    this.nextSlot = 2;
-    this.fetchMap = EMPTY_MAP;
-    this.translator?.clear();
-    this.codeGen = (this.codeGen + 1) | 0;
-    this.cacheFlushes++;
+    this.code.flush();
   }
 
   // ------------------------------------------------------------------ faults
@@ -628,7 +491,7 @@ export class Cpu {
       if (!flatData && s !== Seg.CS) m |= 1 << s;
     }
     this.segChecked = m;
-    this.fetchMap = EMPTY_MAP;
+    this.code.forgetFetchPage();
     this.codeGen = (this.codeGen + 1) | 0;
     this.breakLoop();
   }
@@ -685,7 +548,7 @@ export class Cpu {
   read8(lin: number): number {
     const e = this.tlb[lin >>> 12];
     if ((e & TLB_READ) !== 0) return this.ram8[(e & ~0xfff) | (lin & 0xfff)];
-    return this.readSlow(lin, 1);
+    return readSlow(this, lin, 1);
   }
 
   read16(lin: number): number {
@@ -694,7 +557,7 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       return (pa & 1) === 0 ? this.ram16[pa >> 1] : this.ramView.getUint16(pa, true);
     }
-    return this.readSlow(lin, 2);
+    return readSlow(this, lin, 2);
   }
 
   read32(lin: number): number {
@@ -703,49 +566,49 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       return (pa & 3) === 0 ? this.ram32[pa >> 2] : this.ramView.getInt32(pa, true);
     }
-    return this.readSlow(lin, 4);
+    return readSlow(this, lin, 4);
   }
 
   write8(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12];
     if ((e & TLB_WRITE) !== 0) {
       const pa = (e & ~0xfff) | (lin & 0xfff);
-      if (this.codePages[pa >> 12] !== 0) this.codeWritten(pa, 1);
+      if (this.codePages[pa >> 12] !== 0) this.code.codeWritten(pa, 1);
       this.ram8[pa] = v;
       return;
     }
-    this.writeSlow(lin, 1, v);
+    writeSlow(this, lin, 1, v);
   }
 
   write16(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12];
     if ((e & TLB_WRITE) !== 0 && (lin & 0xfff) !== 0xfff) {
       const pa = (e & ~0xfff) | (lin & 0xfff);
-      if (this.codePages[pa >> 12] !== 0) this.codeWritten(pa, 2);
+      if (this.codePages[pa >> 12] !== 0) this.code.codeWritten(pa, 2);
       if ((pa & 1) === 0) this.ram16[pa >> 1] = v;
       else this.ramView.setUint16(pa, v, true);
       return;
     }
-    this.writeSlow(lin, 2, v);
+    writeSlow(this, lin, 2, v);
   }
 
   write32(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12];
     if ((e & TLB_WRITE) !== 0 && (lin & 0xfff) <= 0xffc) {
       const pa = (e & ~0xfff) | (lin & 0xfff);
-      if (this.codePages[pa >> 12] !== 0) this.codeWritten(pa, 4);
+      if (this.codePages[pa >> 12] !== 0) this.code.codeWritten(pa, 4);
       if ((pa & 3) === 0) this.ram32[pa >> 2] = v;
       else this.ramView.setInt32(pa, v, true);
       return;
     }
-    this.writeSlow(lin, 4, v);
+    writeSlow(this, lin, 4, v);
   }
 
   /** Reads for a read-modify-write: checks write access first so the later write cannot fault. */
   rmw8(lin: number): number {
     const e = this.tlb[lin >>> 12];
     if ((e & TLB_WRITE) !== 0) return this.ram8[(e & ~0xfff) | (lin & 0xfff)];
-    return this.rmwSlow(lin, 1);
+    return rmwSlow(this, lin, 1);
   }
 
   rmw16(lin: number): number {
@@ -754,7 +617,7 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       return (pa & 1) === 0 ? this.ram16[pa >> 1] : this.ramView.getUint16(pa, true);
     }
-    return this.rmwSlow(lin, 2);
+    return rmwSlow(this, lin, 2);
   }
 
   rmw32(lin: number): number {
@@ -763,84 +626,22 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       return (pa & 3) === 0 ? this.ram32[pa >> 2] : this.ramView.getInt32(pa, true);
     }
-    return this.rmwSlow(lin, 4);
+    return rmwSlow(this, lin, 4);
   }
 
-  private rmwSlow(lin: number, size: 1 | 2 | 4): number {
-    this.translate(lin, true);
-    if ((lin & 0xfff) + size > 4096) this.translate((lin + size - 1) | 0, true);
-    return this.readSlow(lin, size);
-  }
-
-  /** Read of `size` bytes at a linear address: page-crossing, MMIO and TLB misses. */
-  readSlow(lin: number, size: 1 | 2 | 4): number {
-    if (((lin & 0xfff) + size) > 4096) {
-      let v = 0;
-      for (let i = 0; i < size; i++) v |= this.read8((lin + i) | 0) << (8 * i);
-      return size === 4 ? v | 0 : v;
-    }
-    const pa = this.translate(lin, false);
-    if (!this.memory.isRam(pa)) this.scheduler.now = this.now();
-    return this.memory.read(pa, size);
-  }
-
-  writeSlow(lin: number, size: 1 | 2 | 4, v: number): void {
-    if (((lin & 0xfff) + size) > 4096) {
-      // Check both pages before writing either (no partial write on a #PF).
-      const first = 4096 - (lin & 0xfff);
-      this.translate(lin, true);
-      this.translate((lin + first) | 0, true);
-      for (let i = 0; i < size; i++) this.write8((lin + i) | 0, (v >>> (8 * i)) & 0xff);
-      return;
-    }
-    const pa = this.translate(lin, true);
-    if (!this.memory.isRam(pa)) {
-      this.scheduler.now = this.now();
-      this.breakLoop(); // a device may have raised an interrupt
-    }
-    this.memory.write(pa, size, v);
-  }
-
-  /**
-   * Linear to physical for an access (SDM Vol. 3 4.3), filling the TLB for RAM pages. Raises #PF.
-   */
+  /** Linear to physical for an access (SDM Vol. 3 4.3), filling the TLB; raises #PF. */
   translate(lin: number, write: boolean): number {
-    let pa: number;
-    let writable = true;
-    if ((this.cr0 & CR0_PG) === 0) {
-      pa = lin;
-    } else {
-      const r = walk(this, lin, write);
-      pa = r.pa;
-      writable = r.writableDirty;
-    }
-    if (this.memory.isRam(pa)) {
-      const page = lin >>> 12;
-      if (this.tlb[page] === 0) {
-        if (this.tlbCount < this.tlbFilled.length) this.tlbFilled[this.tlbCount] = page;
-        this.tlbCount++;
-      }
-      this.tlb[page] = (pa & ~0xfff) | TLB_READ | (writable ? TLB_WRITE : 0);
-    }
-    return pa;
+    return translate(this, lin, write);
   }
 
   /** Drops every TLB entry (MOV CR3, CR0.PG/WP, CR4 paging bits). */
   flushTlb(): void {
-    if (this.tlbCount > this.tlbFilled.length) this.tlb.fill(0);
-    else for (let i = 0; i < this.tlbCount; i++) this.tlb[this.tlbFilled[i]] = 0;
-    this.tlbCount = 0;
-    this.fetchMap = EMPTY_MAP;
-    this.codeGen = (this.codeGen + 1) | 0;
-    this.breakLoop(); // chained instructions assumed the old mapping
+    flushTlb(this);
   }
 
   /** INVLPG. */
   flushTlbPage(lin: number): void {
-    this.tlb[lin >>> 12] = 0;
-    this.fetchMap = EMPTY_MAP;
-    this.codeGen = (this.codeGen + 1) | 0;
-    this.breakLoop();
+    flushTlbPage(this, lin);
   }
 
   // ------------------------------------------------------------------ stack
@@ -902,32 +703,5 @@ export class Cpu {
   }
 }
 
-function isDoubleFault(first: number, second: number): boolean {
-  const contributory = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
-  if (contributory(first) && contributory(second)) return true;
-  if (first === Vector.PF && (second === Vector.PF || contributory(second))) return true;
-  return false;
-}
 
-function copySlot(d: DecodeCache, from: number, to: number): void {
-  d.op[to] = d.op[from];
-  d.len[to] = d.len[from];
-  d.reg[to] = d.reg[from];
-  d.rm[to] = d.rm[from];
-  d.base[to] = d.base[from];
-  d.index[to] = d.index[from];
-  d.scale[to] = d.scale[from];
-  d.seg[to] = d.seg[from];
-  d.disp[to] = d.disp[from];
-  d.imm[to] = d.imm[from];
-  d.imm2[to] = d.imm2[from];
-  d.pfx[to] = d.pfx[from];
-  d.cycles[to] = d.cycles[from];
-}
-
-let scratch: DecodeCache | null = null;
-function scratchCache(): DecodeCache {
-  scratch ??= new DecodeCache();
-  return scratch;
-}
 

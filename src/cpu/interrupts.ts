@@ -2,7 +2,8 @@
 // interrupt and trap gates (SDM Vol. 3 6.10-6.13). Escalation to #DF and shutdown is the run loop's.
 
 import type { Cpu } from './cpu.js';
-import { Reg } from './registers.js';
+import { FAULT } from './fault.js';
+import { Reg, hex4, hex8 } from './registers.js';
 import { Seg } from './decoder.js';
 import { Flag } from './flags.js';
 import { EVENT_DELIVERY_CYCLES } from './costs.js';
@@ -102,4 +103,54 @@ export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError
   let f = eflags & ~(Flag.TF | Flag.NT | Flag.RF | Flag.VM);
   if (type === GATE_INT32) f &= ~Flag.IF;
   cpu.setFlags(f);
+}
+
+  /** Delivers the exception recorded by raise(), escalating to #DF and triple fault (SDM Vol. 3 table 6-5). */
+export function deliverPendingFault(cpu: Cpu): void {
+    let vector = cpu.pendingVector;
+    let error = cpu.pendingError;
+    let hasError = cpu.pendingHasError;
+    cpu.pendingVector = -1;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        if (cpu.logger.enabled('int')) logException(cpu, vector, error, hasError);
+        deliverEvent(cpu, vector, EventKind.Exception, hasError, error);
+        return;
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        const second = cpu.pendingVector;
+        cpu.pendingVector = -1;
+        if (vector === Vector.DF) break;
+        if (isDoubleFault(vector, second)) {
+          vector = Vector.DF;
+          error = 0;
+          hasError = true;
+        } else {
+          vector = second;
+          error = cpu.pendingError;
+          hasError = cpu.pendingHasError;
+        }
+      }
+    }
+    cpu.triggerShutdown('triple fault');
+  }
+
+function logException(cpu: Cpu, vector: number, error: number, hasError: boolean): void {
+    const e = hasError ? error.toString(16).padStart(4, '0') : '0000';
+    const lin = (cpu.segBase[Seg.CS] + cpu.eip) >>> 0;
+    cpu.logger.log(
+      'int',
+      `check_exception new 0x${vector.toString(16)}\n` +
+        `${String(cpu.instructions).padStart(6)}: v=${vector.toString(16).padStart(2, '0')} e=${e} i=0 cpl=${cpu.cpl} ` +
+        `IP=${hex4(cpu.segSel[Seg.CS])}:${hex8(cpu.eip)} pc=${hex8(lin)} SP=${hex4(cpu.segSel[Seg.SS])}:${hex8(cpu.reg32[Reg.ESP])}` +
+        (vector === Vector.PF ? ` CR2=${hex8(cpu.cr2)}` : '') +
+        `\n${cpu.formatRegisters()}`,
+    );
+  }
+
+function isDoubleFault(first: number, second: number): boolean {
+  const contributory = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
+  if (contributory(first) && contributory(second)) return true;
+  if (first === Vector.PF && (second === Vector.PF || contributory(second))) return true;
+  return false;
 }

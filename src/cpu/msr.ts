@@ -1,6 +1,7 @@
 // Model-specific registers (RDMSR/WRMSR, SDM Vol. 4): the few this CPU implements. Any other index
 // raises #GP(0), as the SDM requires for MSRs a processor does not have.
 
+import type { MsrDevice } from '../core/msr-bus.js';
 import type { Cpu } from './cpu.js';
 import { Vector } from './interrupts.js';
 
@@ -27,12 +28,32 @@ export class MsrFile {
   lo = 0;
   hi = 0;
 
+  private readonly devices: MsrDevice[] = [];
+  private readonly result = new Int32Array(2);
+
   constructor(private readonly cpu: Cpu) {}
+
+  /** Lets a device (the local APIC) answer the MSR indices it claims; machine/ wires it. */
+  attach(device: MsrDevice): void {
+    this.devices.push(device);
+  }
+
+  private deviceFor(index: number): MsrDevice | null {
+    for (let i = 0; i < this.devices.length; i++) if (this.devices[i].claims(index)) return this.devices[i];
+    return null;
+  }
 
   /** RDMSR: leaves the value in lo/hi, or raises #GP(0). */
   read(index: number): void {
     let lo = 0;
     let hi = 0;
+    const dev = this.deviceFor(index >>> 0);
+    if (dev !== null) {
+      if (!dev.rdmsr(index >>> 0, this.result)) this.cpu.raise(Vector.GP, 0);
+      this.lo = this.result[0];
+      this.hi = this.result[1];
+      return;
+    }
     switch (index >>> 0) {
       case Msr.IA32_TSC: {
         const t = this.cpu.tsc();
@@ -68,6 +89,12 @@ export class MsrFile {
 
   /** WRMSR: raises #GP(0) for unknown MSRs and reserved bits. */
   write(index: number, lo: number, hi: number): void {
+    const dev = this.deviceFor(index >>> 0);
+    if (dev !== null) {
+      this.cpu.breakLoop(); // the device may have changed what interrupts are pending
+      if (!dev.wrmsr(index >>> 0, lo, hi)) this.cpu.raise(Vector.GP, 0);
+      return;
+    }
     switch (index >>> 0) {
       case Msr.IA32_TSC:
         this.tscOffset = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0) - this.cpu.now();
