@@ -112,8 +112,19 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
   if (output !== '') io.stdout(output + '\n');
   const chosen = action as (() => number) | null;
-  return chosen === null ? 0 : chosen();
+  if (chosen === null) return 0;
+  try {
+    return chosen();
+  } catch (e) {
+    // An exception escaping the emulator is a bug in exitless, never the guest's doing: say so in one line.
+    const what = e instanceof Error ? e.message : String(e);
+    io.stderr(`exitless: internal error: ${what.split('\n')[0]} (a bug in exitless; please report it with the image)\n`);
+    return EXIT_INTERNAL;
+  }
 }
+
+/** EX_SOFTWARE from sysexits.h: an internal software error. */
+const EXIT_INTERNAL = 70;
 
 function asmCommand(source: string, out: string, io: CliIo): number {
   const result = assembleFile(source);

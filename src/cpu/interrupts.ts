@@ -51,6 +51,7 @@ const GATE_TRAP32 = 0xf;
 export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError: boolean, error: number): void {
   const ext = kind === EventKind.Software ? 0 : 1;
   cpu.charge(EVENT_DELIVERY_CYCLES);
+  if (cpu.logger.enabled('int')) logException(cpu, vector, error, hasError, kind === EventKind.Software);
   const idtError = vector * 8 + 2 + ext;
   cpu.eventDelivered = true;
   cpu.halted = false;
@@ -105,48 +106,48 @@ export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError
   cpu.setFlags(f);
 }
 
-  /** Delivers the exception recorded by raise(), escalating to #DF and triple fault (SDM Vol. 3 table 6-5). */
+/** Delivers the exception recorded by raise(), escalating to #DF and triple fault (SDM Vol. 3 table 6-5). */
 export function deliverPendingFault(cpu: Cpu): void {
-    let vector = cpu.pendingVector;
-    let error = cpu.pendingError;
-    let hasError = cpu.pendingHasError;
-    cpu.pendingVector = -1;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        if (cpu.logger.enabled('int')) logException(cpu, vector, error, hasError);
-        deliverEvent(cpu, vector, EventKind.Exception, hasError, error);
-        return;
-      } catch (e) {
-        if (e !== FAULT) throw e;
-        const second = cpu.pendingVector;
-        cpu.pendingVector = -1;
-        if (vector === Vector.DF) break;
-        if (isDoubleFault(vector, second)) {
-          vector = Vector.DF;
-          error = 0;
-          hasError = true;
-        } else {
-          vector = second;
-          error = cpu.pendingError;
-          hasError = cpu.pendingHasError;
-        }
+  let vector = cpu.pendingVector;
+  let error = cpu.pendingError;
+  let hasError = cpu.pendingHasError;
+  cpu.pendingVector = -1;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      deliverEvent(cpu, vector, EventKind.Exception, hasError, error);
+      return;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      const second = cpu.pendingVector;
+      cpu.pendingVector = -1;
+      if (vector === Vector.DF) break;
+      if (isDoubleFault(vector, second)) {
+        vector = Vector.DF;
+        error = 0;
+        hasError = true;
+      } else {
+        vector = second;
+        error = cpu.pendingError;
+        hasError = cpu.pendingHasError;
       }
     }
-    cpu.triggerShutdown('triple fault');
   }
+  cpu.triggerShutdown('triple fault');
+}
 
-function logException(cpu: Cpu, vector: number, error: number, hasError: boolean): void {
-    const e = hasError ? error.toString(16).padStart(4, '0') : '0000';
-    const lin = (cpu.segBase[Seg.CS] + cpu.eip) >>> 0;
-    cpu.logger.log(
-      'int',
-      `check_exception new 0x${vector.toString(16)}\n` +
-        `${String(cpu.instructions).padStart(6)}: v=${vector.toString(16).padStart(2, '0')} e=${e} i=0 cpl=${cpu.cpl} ` +
-        `IP=${hex4(cpu.segSel[Seg.CS])}:${hex8(cpu.eip)} pc=${hex8(lin)} SP=${hex4(cpu.segSel[Seg.SS])}:${hex8(cpu.reg32[Reg.ESP])}` +
-        (vector === Vector.PF ? ` CR2=${hex8(cpu.cr2)}` : '') +
-        `\n${cpu.formatRegisters()}`,
-    );
-  }
+/** A QEMU `-d int` record (ecosystem.md 1.1): the event line, then the register block. */
+function logException(cpu: Cpu, vector: number, error: number, hasError: boolean, software: boolean): void {
+  const e = hasError ? error.toString(16).padStart(4, '0') : '0000';
+  const lin = (cpu.segBase[Seg.CS] + cpu.eip) >>> 0;
+  cpu.logger.log(
+    'int',
+    `check_exception new 0x${vector.toString(16)}\n` +
+      `${String(cpu.instructions).padStart(6)}: v=${vector.toString(16).padStart(2, '0')} e=${e} i=${software ? 1 : 0} cpl=${cpu.cpl} ` +
+      `IP=${hex4(cpu.segSel[Seg.CS])}:${hex8(cpu.eip)} pc=${hex8(lin)} SP=${hex4(cpu.segSel[Seg.SS])}:${hex8(cpu.reg32[Reg.ESP])}` +
+      (vector === Vector.PF ? ` CR2=${hex8(cpu.cr2)}` : '') +
+      `\n${cpu.formatRegisters()}`,
+  );
+}
 
 function isDoubleFault(first: number, second: number): boolean {
   const contributory = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);

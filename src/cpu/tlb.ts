@@ -22,7 +22,11 @@ export function readSlow(cpu: Cpu, lin: number, size: 1 | 2 | 4): number {
     return size === 4 ? v | 0 : v;
   }
   const pa = translate(cpu, lin, false);
-  if (!cpu.memory.isRam(pa)) cpu.scheduler.now = cpu.now();
+  if (!cpu.memory.isRam(pa)) {
+    // A device read: it sees the current time, and may change what is pending (read-to-clear).
+    cpu.scheduler.now = cpu.now();
+    cpu.breakLoop();
+  }
   return cpu.memory.read(pa, size);
 }
 
