@@ -1,7 +1,7 @@
 // Register dumps in QEMU's `info registers` layout (ecosystem.md 1.1), for -d cpu, triple faults and
 // the debugger. Reads state only.
 
-import type { Cpu } from './cpu.js';
+import type { CpuState as Cpu } from './cpu-state.js';
 import { hex8, hex4 } from './registers.js';
 import { Flag } from './flags.js';
 

@@ -1,7 +1,7 @@
 // 32-bit paging (SDM Vol. 3 4.3): the two-level walk with 4 KiB and 4 MiB pages, accessed and dirty
 // bits, CR0.WP, and the #PF error code. The TLB in cpu.ts caches what this returns.
 
-import type { Cpu } from './cpu.js';
+import type { CpuState as Cpu } from './cpu-state.js';
 import { Vector } from './interrupts.js';
 
 export const CR4_PSE = 1 << 4;

@@ -2,8 +2,8 @@
 // and TLB invalidation. The inline fast paths (RAM hits in the TLB) stay in cpu.ts.
 
 import { PAGE_SHIFT } from '../core/physical-memory.js';
-import type { Cpu } from './cpu.js';
-import { TLB_READ, TLB_WRITE } from './cpu.js';
+import type { CpuState as Cpu } from './cpu-state.js';
+import { TLB_READ, TLB_WRITE } from './cpu-state.js';
 import { walk } from './paging.js';
 
 const CR0_PG = 1 << 31;
