@@ -8,6 +8,7 @@ import type { PhysicalMemory } from '../core/physical-memory.js';
 import type { Scheduler } from '../core/scheduler.js';
 import { type Logger, NULL_LOGGER } from '../core/tracer.js';
 import type { CodeCache } from './code-cache.js';
+import { type CpuFeatures, LEAF1_EDX } from './cpuid.js';
 import { type CompiledTable, DecodeCache, Seg } from './decoder.js';
 import { formatRegisters } from './dump.js';
 import { FAULT } from './fault.js';
@@ -38,6 +39,8 @@ export abstract class CpuState {
   readonly scheduler: Scheduler;
   logger: Logger;
   intc: InterruptController | null = null;
+  /** CPUID leaf 1 feature bits (the board adds those of the devices it wires, e.g. the local APIC). */
+  readonly features: CpuFeatures = { leaf1Ecx: 0, leaf1Edx: LEAF1_EDX };
   /** Built by Cpu's constructor (they need the finished Cpu). */
   msr!: MsrFile;
 

@@ -1,5 +1,5 @@
-// The PC board: builds RAM, the port bus, the scheduler, the legacy devices at their ports, and the CPU with the
-// 8259 pair as its interrupt controller. The only place that calls `new` on hardware; running it is run.ts's job.
+// The PC board: builds RAM, the port bus, the scheduler, the legacy devices at their ports, the local APIC,
+// PCI configuration space, and the CPU with its interrupt router. The only place that calls `new` on hardware; running it is run.ts's job.
 
 import { type AccessSize, PortBus, type UnclaimedAccessSink, hex } from '../core/bus.js';
 import type { InterruptController } from '../core/irq.js';
@@ -10,6 +10,16 @@ import { Cpu, type CpuStop } from '../cpu/cpu.js';
 import { DebugCon } from '../devices/debugcon.js';
 import { DebugExit } from '../devices/debug-exit.js';
 import { DualPic8259 } from '../devices/pic-8259.js';
+import { LocalApic } from '../devices/apic/local-apic.js';
+import { APIC_MMIO_SIZE } from '../devices/apic/apic-registers.js';
+import type { MsrDevice } from '../core/msr-bus.js';
+import { type CpuFeatures, LEAF1_ECX_TSC_DEADLINE, LEAF1_ECX_X2APIC, LEAF1_EDX_APIC } from '../cpu/cpuid.js';
+import { InterruptRouter } from './interrupt-router.js';
+import { PciBus } from '../devices/pci/pci-bus.js';
+import { PciConfigPorts } from '../devices/pci/config-ports.js';
+
+/** The local APIC's reset base (IA32_APIC_BASE, devices.md 6.4). */
+export const LAPIC_BASE = 0xfee00000;
 import { Pit8254 } from '../devices/pit-8254.js';
 import { PortSink } from '../devices/port-sink.js';
 import { Uart16550 } from '../devices/uart-16550.js';
@@ -30,6 +40,7 @@ export const enum Port {
   DebugExit = 0xf4,
   Com1 = 0x3f8,
   BochsShutdown = 0x8900,
+  PciConfig = 0xcf8,
 }
 
 /** ISA IRQs (devices.md 5, 6.2). */
@@ -39,6 +50,14 @@ export const IRQ_COM1 = 4;
 /** What the board needs from a CPU (src/cpu/cpu.ts's Cpu; a fake in tests). */
 export interface MachineCpu {
   intc: InterruptController | null;
+  /** CPUID leaf 1 bits, for the devices the board wires (absent on test fakes). */
+  readonly features?: CpuFeatures;
+  /** The MSR file, so that the local APIC can answer its MSRs (absent on test fakes). */
+  readonly msr?: { attach(device: MsrDevice): void };
+  /** The TSC (IA32_TSC_DEADLINE compares against it); absent on test fakes (the cycle clock is used). */
+  tsc?(): number;
+  /** Ends the current run slice so that a newly pending interrupt is seen at the next boundary. */
+  breakLoop?(): void;
   /** EFLAGS; the board reads IF (bit 9) to tell a dead halt from a wait for a timer. */
   readonly flags: number;
   readonly instructions: number;
@@ -85,6 +104,11 @@ export class Machine {
   readonly scheduler: Scheduler;
   readonly logger: Logger;
   readonly pic = new DualPic8259();
+  readonly lapic: LocalApic;
+  /** PCI bus 0 with the q35 host bridge at 00:00.0 (devices are attached by later milestones). */
+  readonly pci = new PciBus();
+  /** What the CPU's INTR listens to: the APIC, with the 8259s passed through. */
+  readonly intc: InterruptController;
   readonly pit: Pit8254;
   readonly uart: Uart16550;
   readonly debugExit: DebugExit;
@@ -126,6 +150,7 @@ export class Machine {
     ports.map(Port.DebugExit, 4, this.debugExit);
     ports.map(Port.Com1, 8, this.uart);
     ports.map(Port.BochsShutdown, 1, this.bochsShutdown);
+    ports.map(Port.PciConfig, 8, new PciConfigPorts(this.pci));
     if (this.logger.enabled('guest_errors')) {
       const sink = new UnclaimedLogger(this.logger);
       ports.sink = sink;
@@ -133,8 +158,27 @@ export class Machine {
     }
 
     const deps: CpuDependencies = { memory: this.memory, ports, scheduler: this.scheduler, logger: this.logger };
-    this.cpu = config.cpuFactory ? config.cpuFactory(deps) : new Cpu(deps);
-    this.cpu.intc = this.pic;
+    const cpu = config.cpuFactory ? config.cpuFactory(deps) : new Cpu(deps);
+    this.cpu = cpu;
+
+    // The local APIC: xAPIC page at its reset base, x2APIC and TSC-deadline MSRs, and the router that
+    // passes the 8259s through while the APIC allows it. CPUID reports what is wired.
+    this.lapic = new LocalApic({
+      scheduler: this.scheduler,
+      tsc: cpu.tsc ? () => cpu.tsc!() : undefined,
+      onInterruptPending: () => cpu.breakLoop?.(),
+      onBaseChange: (base) => {
+        if (base >>> 0 !== LAPIC_BASE) this.logger.log('unimp', `local APIC moved to ${base.toString(16)}: not remapped`);
+      },
+    });
+    this.memory.mapMmio(LAPIC_BASE, APIC_MMIO_SIZE, this.lapic);
+    cpu.msr?.attach(this.lapic);
+    if (cpu.features) {
+      cpu.features.leaf1Edx |= LEAF1_EDX_APIC;
+      cpu.features.leaf1Ecx |= LEAF1_ECX_X2APIC | LEAF1_ECX_TSC_DEADLINE;
+    }
+    this.intc = new InterruptRouter(this.lapic, this.pic);
+    cpu.intc = this.intc;
   }
 
   /** Loads a multiboot kernel and puts the CPU in the multiboot entry state. */

@@ -82,7 +82,7 @@ export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycle
     }
     if (why === 'halt') {
       // HLT: with IF=0 or no timer armed nothing can ever wake the CPU; otherwise skip to the next event.
-      if (machine.pic.hasInterrupt() && (cpu.flags & EFLAGS_IF) !== 0) continue;
+      if (machine.intc.hasInterrupt() && (cpu.flags & EFLAGS_IF) !== 0) continue;
       const next = scheduler.nextDeadline();
       if ((cpu.flags & EFLAGS_IF) === 0 || next === Infinity) {
         stop = 'halted';

@@ -186,7 +186,7 @@ const wrmsr: Handler = (cpu) => {
 };
 
 const cpuidH: Handler = (cpu) => {
-  const out = cpuid(cpu.reg32[Reg.EAX], cpu.reg32[Reg.ECX]);
+  const out = cpuid(cpu.reg32[Reg.EAX], cpu.reg32[Reg.ECX], cpu.features);
   cpu.reg32[Reg.EAX] = out[0];
   cpu.reg32[Reg.EBX] = out[1];
   cpu.reg32[Reg.ECX] = out[2];
