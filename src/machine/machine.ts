@@ -16,6 +16,7 @@ import type { MsrDevice } from '../core/msr-bus.js';
 import { type CpuFeatures, LEAF1_ECX_TSC_DEADLINE, LEAF1_ECX_X2APIC, LEAF1_EDX_APIC } from '../cpu/cpuid.js';
 import { InterruptRouter } from './interrupt-router.js';
 import { PciBus } from '../devices/pci/pci-bus.js';
+import { VTD_BASE, VtdUnit } from '../devices/iommu/vtd.js';
 import { PciConfigPorts } from '../devices/pci/config-ports.js';
 
 /** The local APIC's reset base (IA32_APIC_BASE, devices.md 6.4). */
@@ -105,6 +106,8 @@ export class Machine {
   readonly logger: Logger;
   readonly pic = new DualPic8259();
   readonly lapic: LocalApic;
+  /** The VT-d unit: translation off after reset (identity DMA); registers at VTD_BASE. */
+  readonly iommu: VtdUnit;
   /** PCI bus 0 with the q35 host bridge at 00:00.0 (devices are attached by later milestones). */
   readonly pci = new PciBus();
   /** What the CPU's INTR listens to: the APIC, with the 8259s passed through. */
@@ -179,6 +182,10 @@ export class Machine {
     }
     this.intc = new InterruptRouter(this.lapic, this.pic);
     cpu.intc = this.intc;
+
+    // The VT-d remapping unit (QEMU q35's address): the DMA space of assigned devices; MSIs end at the APIC.
+    this.iommu = new VtdUnit(this.memory, this.lapic);
+    this.memory.mapMmio(VTD_BASE, 0x1000, this.iommu.registers);
   }
 
   /** Loads a multiboot kernel and puts the CPU in the multiboot entry state. */
