@@ -18,6 +18,13 @@ import { InterruptRouter } from './interrupt-router.js';
 import { PciBus } from '../devices/pci/pci-bus.js';
 import { VTD_BASE, VtdUnit } from '../devices/iommu/vtd.js';
 import { PciConfigPorts } from '../devices/pci/config-ports.js';
+import { PciWindow } from '../devices/pci/pci-window.js';
+
+/** The PCI hole for memory BARs, up to the IOAPIC/HPET/VT-d/APIC range (devices.md 6.1), and the I/O BAR range. */
+export const PCI_MMIO_BASE = 0xe0000000;
+export const PCI_MMIO_SIZE = 0xfec00000 - PCI_MMIO_BASE;
+export const PCI_IO_BASE = 0xc000;
+export const PCI_IO_SIZE = 0x4000;
 
 /** The local APIC's reset base (IA32_APIC_BASE, devices.md 6.4). */
 export const LAPIC_BASE = 0xfee00000;
@@ -182,6 +189,11 @@ export class Machine {
     }
     this.intc = new InterruptRouter(this.lapic, this.pic);
     cpu.intc = this.intc;
+
+    // PCI memory BARs decode in the PCI hole (devices.md 6.1), I/O BARs in 0xC000-0xFFFF: one fixed window
+    // each that forwards to whichever BAR is live there (a guest's overlapping BARs cannot break the board).
+    this.memory.mapMmio(PCI_MMIO_BASE, PCI_MMIO_SIZE, new PciWindow(this.pci.memoryDecode, PCI_MMIO_BASE, PCI_MMIO_SIZE));
+    ports.map(PCI_IO_BASE, PCI_IO_SIZE, new PciWindow(this.pci.ioDecode, PCI_IO_BASE, PCI_IO_SIZE));
 
     // The VT-d remapping unit (QEMU q35's address): the DMA space of assigned devices; MSIs end at the APIC.
     this.iommu = new VtdUnit(this.memory, this.lapic);
