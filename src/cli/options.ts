@@ -26,7 +26,7 @@ export function parseMemorySize(text: string): Parsed<number> {
 /** The -d items, with QEMU's help wording where QEMU has the item. */
 export const LOG_ITEMS: readonly { item: LogItem; help: string }[] = [
   { item: 'int', help: 'show interrupts/exceptions in short format' },
-  { item: 'exec', help: 'show trace before each executed instruction block' },
+  { item: 'exec', help: 'show trace before each executed instruction (one line each: slow)' },
   { item: 'cpu', help: 'show CPU registers (at the end of the run)' },
   { item: 'cpu_reset', help: 'show CPU state before CPU resets (triple fault)' },
   { item: 'unimp', help: 'log unimplemented functionality' },

@@ -8,7 +8,7 @@ import { MsrFile } from './msr.js';
 import { FAULT } from './fault.js';
 import { CodeCache, decodeInfo } from './code-cache.js';
 import { Translator } from './translator.js';
-import { Reg } from './registers.js';
+import { Reg, hex4, hex8 } from './registers.js';
 import { CpuState, type CpuOptions } from './cpu-state.js';
 
 export { Reg, R8, hex4, hex8 } from './registers.js';
@@ -101,7 +101,10 @@ export class Cpu extends CpuState {
       if (this.halted) return this.leave('halt');
       const tf = (this.flags & Flag.TF) !== 0;
       const hadShadow = this.shadow;
-      if (tf || hadShadow !== 0) {
+      const traceExec = this.logger.enabled('exec');
+      if (tf || hadShadow !== 0 || traceExec) {
+        // -d exec: one line before every instruction (QEMU prints one per translated block).
+        if (traceExec) this.logger.log('exec', `Trace 0: ${hex4(this.segSel[Seg.CS])}:${hex8(this.eip)} [${hex8(this.instructions)}]`);
         // One instruction at a time: the shadow ends after it, and TF traps after it.
         this.eventDelivered = false;
         this.shadow = 0;
