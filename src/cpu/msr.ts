@@ -49,6 +49,7 @@ export class MsrFile {
     let hi = 0;
     const dev = this.deviceFor(index >>> 0);
     if (dev !== null) {
+      this.cpu.scheduler.now = this.cpu.now(); // the device (APIC timer) reads the current time
       if (!dev.rdmsr(index >>> 0, this.result)) this.cpu.raise(Vector.GP, 0);
       this.lo = this.result[0];
       this.hi = this.result[1];
@@ -91,6 +92,7 @@ export class MsrFile {
   write(index: number, lo: number, hi: number): void {
     const dev = this.deviceFor(index >>> 0);
     if (dev !== null) {
+      this.cpu.scheduler.now = this.cpu.now(); // the device (APIC timer) reads the current time
       this.cpu.breakLoop(); // the device may have changed what interrupts are pending
       if (!dev.wrmsr(index >>> 0, lo, hi)) this.cpu.raise(Vector.GP, 0);
       return;
