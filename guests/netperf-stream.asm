@@ -7,7 +7,7 @@
 ; when its RX ring is ready; the peer then sends data frames with sequence 0, 1, 2, ...; a retransmission
 ; repeats a sequence (a duplicate: re-acked, not counted again, no work done).
 ;
-; Command line (Multiboot, e.g. QEMU -append / exitless cmdline): "work=N ack=M idle=MS"
+; Command line (Multiboot, e.g. QEMU -append / exitless cmdline): "work=N ack=M idle=MS itr=N"
 ;   work  DEC/JNZ iterations of per-frame work (default 0)
 ;   ack   ack every M in-order data frames (default 16; the peer's default window is 64)
 ;   idle  end after MS simulated milliseconds without a frame (default 50)
