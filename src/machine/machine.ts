@@ -17,6 +17,7 @@ import { type CpuFeatures, LEAF1_ECX_TSC_DEADLINE, LEAF1_ECX_X2APIC, LEAF1_EDX_A
 import { InterruptRouter } from './interrupt-router.js';
 import { PciBus } from '../devices/pci/pci-bus.js';
 import { VTD_BASE, VtdUnit } from '../devices/iommu/vtd.js';
+import { E1000 } from '../devices/e1000/e1000.js';
 import { PciConfigPorts } from '../devices/pci/config-ports.js';
 import { PciWindow } from '../devices/pci/pci-window.js';
 
@@ -25,6 +26,9 @@ export const PCI_MMIO_BASE = 0xe0000000;
 export const PCI_MMIO_SIZE = 0xfec00000 - PCI_MMIO_BASE;
 export const PCI_IO_BASE = 0xc000;
 export const PCI_IO_SIZE = 0x4000;
+
+/** The NIC's PCI device number on bus 0. */
+export const NIC_PCI_DEVICE = 3;
 
 /** The local APIC's reset base (IA32_APIC_BASE, devices.md 6.4). */
 export const LAPIC_BASE = 0xfee00000;
@@ -115,6 +119,8 @@ export class Machine {
   readonly lapic: LocalApic;
   /** The VT-d unit: translation off after reset (identity DMA); registers at VTD_BASE. */
   readonly iommu: VtdUnit;
+  /** The NIC; its wire is free until a link peer is attached (machine/network.ts). */
+  readonly nic: E1000;
   /** PCI bus 0 with the q35 host bridge at 00:00.0 (devices are attached by later milestones). */
   readonly pci = new PciBus();
   /** What the CPU's INTR listens to: the APIC, with the 8259s passed through. */
@@ -198,6 +204,10 @@ export class Machine {
     // The VT-d remapping unit (QEMU q35's address): the DMA space of assigned devices; MSIs end at the APIC.
     this.iommu = new VtdUnit(this.memory, this.lapic);
     this.memory.mapMmio(VTD_BASE, 0x1000, this.iommu.registers);
+
+    // The e1000 at 00:03.0 (requester ID 0x0018, QEMU's default slot): DMA and MSIs through the VT-d unit.
+    this.nic = new E1000({ scheduler: this.scheduler, dma: this.iommu });
+    this.pci.attach(this.nic.pci, NIC_PCI_DEVICE);
   }
 
   /** Loads a multiboot kernel and puts the CPU in the multiboot entry state. */
