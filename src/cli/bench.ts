@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { runImage } from '../machine/run.js';
+import { assembleFile } from '../asm/index.js';
 
 /** The peers' medians from shared/bench/README.md (guest MIPS; boot in ms). */
 const PEERS: { name: string; w1: string; w2: string; boot: string; smc?: string }[] = [
@@ -125,6 +126,36 @@ function main(argv: string[]): number {
   console.log(line(rows[0]));
   console.log('|' + widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
   for (const r of rows.slice(1)) console.log(line(r));
+  return netperf(runs);
+}
+
+/** NETPERF_FRAMES 1514-byte frames through guests/netperf-stream.asm on bare metal: simulated packets per wall second. */
+const NETPERF_FRAMES = 50_000;
+
+function netperf(runs: number): number {
+  const asm = assembleFile(join(repoRoot(), 'guests', 'netperf-stream.asm'));
+  if (!asm.ok) {
+    console.error(`bench: netperf-stream.asm does not assemble: ${asm.errors[0]?.message}`);
+    return 1;
+  }
+  const times: number[] = [];
+  let lines: string[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const result = runImage(asm.bytes, { net: { workload: 'stream', stream: { frames: NETPERF_FRAMES } } });
+    times.push(performance.now() - t0);
+    const report = result.net?.report as { completed?: number } | undefined;
+    if (result.exitStatus !== 1 || report?.completed !== 1) {
+      console.error(`bench: netperf-stream FAILED (exit status ${result.exitStatus}, peer completed ${report?.completed})`);
+      return 1;
+    }
+    lines = result.net!.lines;
+  }
+  const ms = median(times);
+  console.log('');
+  console.log(`netperf-stream on bare metal: ${NETPERF_FRAMES.toLocaleString('en-US')} frames of 1514 bytes in ${ms.toFixed(0)} ms wall (median of ${runs})`);
+  console.log(`  ${Math.round(NETPERF_FRAMES / (ms / 1000)).toLocaleString('en-US')} simulated packets per wall second`);
+  for (const l of lines) console.log(`  ${l}`);
   return 0;
 }
 

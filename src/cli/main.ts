@@ -41,7 +41,13 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
           .option('D', { type: 'string', describe: 'write the log to FILE instead of stderr' })
           .option('max-cycles', { type: 'string', describe: 'stop after N simulated cycles (exit code 124)' })
           .option('no-reboot', { type: 'boolean', describe: 'stop on triple fault (exitless always stops; accepted for QEMU muscle memory)' })
-          .option('debugcon', { type: 'string', describe: 'port 0xE9 console backend: stdio | file:PATH | none', default: 'none' }),
+          .option('debugcon', { type: 'string', describe: 'port 0xE9 console backend: stdio | file:PATH | none', default: 'none' })
+          .option('workload', { type: 'string', describe: 'link peer on the NIC: stream | rr | none (default: from a netperf-* image name)' })
+          .option('packets', { type: 'string', describe: 'stream: data frames; rr: transactions' })
+          .option('frame-size', { type: 'string', describe: 'stream data frame / rr request size, 60-1514 bytes' })
+          .option('window', { type: 'string', describe: 'stream: frames in flight before an ack (default 64)' })
+          .option('itr', { type: 'string', describe: 'the guest NIC driver\'s ITR (256 ns units), passed as itr=N' })
+          .option('seed', { type: 'string', describe: 'seed of the link peer payloads (default 1)' }),
       (args) => {
         action = () =>
           runCommand(
@@ -57,6 +63,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
             maxCycles: args.maxCycles,
             noReboot: args.noReboot,
             debugcon: args.debugcon,
+            workload: args.workload,
+            packets: args.packets,
+            frameSize: args.frameSize,
+            window: args.window,
+            itr: args.itr,
+            seed: args.seed,
           },
           io,
         );

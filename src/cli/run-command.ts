@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { assembleFile } from '../asm/index.js';
 import type { LogItem } from '../core/tracer.js';
 import { runImage, type RunOptions, type RunResult } from '../machine/run.js';
+import type { NetOptions } from '../machine/network.js';
 import { ByteStream, type CliIo, SyncFile } from './io.js';
 import { logItemsHelp, lineLogger, parseCharDev, parseCycles, parseLogItems, parseMemorySize } from './options.js';
 
@@ -21,6 +22,13 @@ export interface RunArgs {
   maxCycles?: string;
   noReboot?: boolean;
   debugcon?: string;
+  /** Link peer: workload, frames/transactions, frame size, window, guest ITR, seed. */
+  workload?: string;
+  packets?: string;
+  frameSize?: string;
+  window?: string;
+  itr?: string;
+  seed?: string;
 }
 
 /** Exit code for usage errors, unreadable files and refused images. */
@@ -119,8 +127,12 @@ function runWith(args: RunArgs, io: CliIo, closers: (() => void)[]): number {
     }
   }
   if (modules.length > 0) options.modules = modules;
-  // QEMU's multiboot command line is "<kernel file> <-append text>".
-  if (args.append !== undefined) options.cmdline = `${basename(path)} ${args.append}`;
+  // QEMU's multiboot command line is "<kernel file> <-append text>"; --itr adds itr=N for the netperf guests.
+  const appendText = [args.append, args.itr !== undefined ? `itr=${args.itr}` : undefined].filter((x) => x !== undefined).join(' ');
+  if (appendText !== '') options.cmdline = `${basename(path)} ${appendText}`;
+  const net = netOptions(args, path);
+  if (typeof net === 'string') return fail(net);
+  if (net !== null) options.net = net;
 
   const image = readGuest(path, io);
   if (image === null) return EXIT_USAGE;
@@ -163,5 +175,32 @@ function runWith(args: RunArgs, io: CliIo, closers: (() => void)[]): number {
   if (result.stop === 'load-error') return fail(`${path}: ${result.error}`);
   for (const w of result.warnings ?? []) io.stderr(`exitless: warning: ${w}\n`);
   if (result.stop === 'max-cycles') io.stderr(`exitless: stopped after ${result.cycles} cycles (--max-cycles)\n`);
+  if (result.net !== undefined) {
+    const busy = result.cycles > 0 ? (100 * (result.cycles - (result.idleCycles ?? 0))) / result.cycles : 0;
+    const lines = [...result.net.lines, `CPU busy ${busy.toFixed(1)}% of ${result.cycles.toLocaleString('en-US')} simulated cycles (bare metal)`];
+    closers.push(() => io.stdout(lines.join('\n') + '\n'));
+  }
   return exitCodeOf(result);
+}
+
+/** The link peer of a run: --workload, or implied by a netperf-stream / netperf-rr image name. */
+function netOptions(args: RunArgs, path: string): NetOptions | null | string {
+  const name = basename(path);
+  const workload = args.workload ?? (/^netperf-rr/.test(name) ? 'rr' : /^netperf-stream/.test(name) ? 'stream' : undefined);
+  if (workload === undefined || workload === 'none') return null;
+  if (workload !== 'stream' && workload !== 'rr') return `--workload: '${workload}' is not stream, rr or none`;
+  const count = (flag: string, text: string | undefined, lo: number, hi: number): number | undefined | string => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    return Number.isInteger(n) && n >= lo && n <= hi ? n : `${flag}: expected a whole number from ${lo} to ${hi}, got '${text}'`;
+  };
+  const packets = count('--packets', args.packets, 1, 100_000_000);
+  const frameSize = count('--frame-size', args.frameSize, 60, 1514);
+  const window = count('--window', args.window, 1, 4096);
+  const seed = count('--seed', args.seed, 0, 0xffffffff);
+  for (const v of [packets, frameSize, window, seed]) if (typeof v === 'string') return v;
+  const n = packets as number | undefined;
+  return workload === 'stream'
+    ? { workload, seed: seed as number | undefined, stream: { frames: n, frameSize: frameSize as number | undefined, window: window as number | undefined } }
+    : { workload, seed: seed as number | undefined, rr: { transactions: n, requestSize: frameSize as number | undefined } };
 }

@@ -3,6 +3,7 @@
 
 import type { Logger } from '../core/tracer.js';
 import { debugExitStatus } from '../devices/debug-exit.js';
+import { type NetOptions, type NetResult, attachPeer } from './network.js';
 import { Machine, type MachineConfig } from './machine.js';
 
 export interface RunOptions {
@@ -14,6 +15,8 @@ export interface RunOptions {
   debugcon?: (byte: number) => void;
   logger?: Logger;
   noReboot?: boolean;
+  /** A link peer on the NIC's wire (stream or request/response workload). */
+  net?: NetOptions;
   /** Board options beyond the common ones (CPU factory for tests, clock frequency). */
   machine?: Pick<MachineConfig, 'cpuFactory' | 'frequencyHz' | 'serialLogLimit'>;
 }
@@ -32,6 +35,10 @@ export interface RunResult {
   warnings?: string[];
   /** Bytes written to the Bochs shutdown port 0x8900, if any (kvm-unit-tests writes "Shutdown"). */
   bochsShutdown?: string;
+  /** Cycles the CPU spent halted with nothing to do (the board skipped to the next event). */
+  idleCycles?: number;
+  /** The link peer's report, when RunOptions.net attached one. */
+  net?: NetResult;
 }
 
 /** EFLAGS.IF (SDM Vol. 1 3.4.3). */
@@ -50,8 +57,10 @@ export function runImage(image: Uint8Array, options: RunOptions = {}): RunResult
   if (!loaded.ok) {
     return { serial: '', exitStatus: null, exitValue: null, stop: 'load-error', error: loaded.error, cycles: 0, instructions: 0 };
   }
+  const peer = options.net ? attachPeer(machine, options.net) : null;
   const result = runMachine(machine, options);
   if (loaded.warnings.length > 0) result.warnings = loaded.warnings;
+  if (peer !== null) result.net = peer.result();
   return result;
 }
 
@@ -60,6 +69,7 @@ export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycle
   const { cpu, scheduler, logger } = machine;
   const limit = options.maxCycles ?? Infinity;
   let stop: RunStop;
+  let idle = 0;
   for (;;) {
     if (machine.exitValue !== null) {
       stop = 'debug-exit';
@@ -88,7 +98,9 @@ export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycle
         stop = 'halted';
         break;
       }
+      const before = scheduler.now;
       scheduler.now = Math.min(next, limit);
+      idle += scheduler.now - before;
       scheduler.runDue();
     }
     // 'limit' and 'stop' (a debugger's request) just go round again.
@@ -106,6 +118,7 @@ export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycle
     stop,
     cycles: scheduler.now,
     instructions: cpu.instructions,
+    idleCycles: idle,
   };
   if (bochs.length > 0) result.bochsShutdown = machine.bochsShutdown.collectedText();
   return result;
