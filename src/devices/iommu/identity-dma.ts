@@ -64,7 +64,7 @@ export class IdentityDma implements DmaSpace {
   }
 
   msi(_requester: number, address: number, data: number): DmaStatus {
-    if (((address & MSI_WINDOW_MASK) >>> 0) !== MSI_WINDOW_BASE || !Number.isInteger(address) || address > 0xffffffff) {
+    if (((address & MSI_WINDOW_MASK) >>> 0) !== MSI_WINDOW_BASE || !Number.isInteger(address) || address < 0 || address > 0xffffffff) {
       this.stats.msisRejected++;
       return DmaStatus.Rejected;
     }
