@@ -146,7 +146,6 @@ function copySlot(d: DecodeCache, from: number, to: number): void {
   d.imm[to] = d.imm[from];
   d.imm2[to] = d.imm2[from];
   d.pfx[to] = d.pfx[from];
-  d.cycles[to] = d.cycles[from];
 }
 
 let scratch: DecodeCache | null = null;

@@ -221,7 +221,6 @@ export abstract class CpuState {
 
   /** Replaces the six status flags (for instructions that compute them eagerly). */
   setArith(f: number): void {
-    if (this.lz[Lz.Op] === LazyOp.Inc || this.lz[Lz.Op] === LazyOp.Dec) this.lz[Lz.Op] = LazyOp.None;
     this.lz[Lz.Op] = LazyOp.None;
     this.flags = (this.flags & ~ARITH_FLAGS) | (f & ARITH_FLAGS);
   }

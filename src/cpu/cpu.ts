@@ -1,7 +1,7 @@
 // The IA-32 core: builds the CPU and runs it. The run loop over the decoded-instruction cache, event
 // windows at instruction boundaries, and fault escalation live here; state and memory access in cpu-state.ts.
 
-import { DecodeCache, type DecodeInfo, Seg } from './decoder.js';
+import { type DecodeInfo, Seg } from './decoder.js';
 import { Flag, LazyOp, Lz } from './flags.js';
 import { Vector, deliverEvent, deliverPendingFault, EventKind } from './interrupts.js';
 import { MsrFile } from './msr.js';

@@ -77,7 +77,6 @@ export class DecodeCache {
   readonly imm2 = new Int32Array(DecodeCache.SLOTS);
   /** Prefix bits: PFX_REP, PFX_REPNE, PFX_LOCK, PFX_OPSIZE. */
   readonly pfx = new Uint8Array(DecodeCache.SLOTS);
-  readonly cycles = new Uint8Array(DecodeCache.SLOTS);
   /** 1 when slot s + 1 holds the instruction that follows s in the same page (cpu.ts execLoop). */
   readonly seq = new Uint8Array(DecodeCache.SLOTS);
 }
@@ -304,7 +303,6 @@ export function decode(
   d.imm[slot] = immVal;
   d.imm2[slot] = imm2;
   d.pfx[slot] = pfx | (seg >= 0 ? PFX_SEG : 0);
-  d.cycles[slot] = entry.cycles ?? 1;
   if (info !== null) {
     info.length = pos;
     info.mnemonic = op16 && entry.mnem16 !== undefined ? entry.mnem16 : entry.mnem;
@@ -320,7 +318,6 @@ function read32(bytes: Uint8Array, pos: number): number {
 function invalid(d: DecodeCache, slot: number, pos: number, info: DecodeInfo | null): number {
   d.op[slot] = HANDLER_UD;
   d.len[slot] = pos;
-  d.cycles[slot] = 1;
   d.pfx[slot] = 0;
   if (info !== null) {
     info.length = 0;
@@ -332,7 +329,6 @@ function invalid(d: DecodeCache, slot: number, pos: number, info: DecodeInfo | n
 function tooLong(d: DecodeCache, slot: number, info: DecodeInfo | null): number {
   d.op[slot] = HANDLER_TOO_LONG;
   d.len[slot] = MAX_INSN_LENGTH;
-  d.cycles[slot] = 1;
   d.pfx[slot] = 0;
   if (info !== null) {
     info.length = 0;

@@ -54,6 +54,15 @@ export const enum Lz {
   Res = 3,
 }
 
+/** Records a flag-setting operation in a CPU's lz array for lazy evaluation; returns the result. */
+export function recordLazy(lz: Int32Array, op: LazyOp, a: number, b: number, res: number): number {
+  lz[Lz.Op] = op;
+  lz[Lz.A] = a;
+  lz[Lz.B] = b;
+  lz[Lz.Res] = res;
+  return res;
+}
+
 const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
   let p = 1;

@@ -1,7 +1,6 @@
 // The slow paths of linear memory access: TLB fills through paging.ts, page-crossing and MMIO accesses,
 // and TLB invalidation. The inline fast paths (RAM hits in the TLB) stay in cpu.ts.
 
-import { PAGE_SHIFT } from '../core/physical-memory.js';
 import type { CpuState as Cpu } from './cpu-state.js';
 import { TLB_READ, TLB_WRITE } from './cpu-state.js';
 import { walk } from './paging.js';

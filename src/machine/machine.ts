@@ -184,7 +184,9 @@ export class Machine {
       tsc: cpu.tsc ? () => cpu.tsc!() : undefined,
       onInterruptPending: () => cpu.breakLoop?.(),
       onBaseChange: (base) => {
-        if (base >>> 0 !== LAPIC_BASE) this.logger.log('unimp', `local APIC moved to ${base.toString(16)}: not remapped`);
+        if (base >>> 0 !== LAPIC_BASE && this.logger.enabled('unimp')) {
+          this.logger.log('unimp', `local APIC moved to ${base.toString(16)}: not remapped`);
+        }
       },
     });
     this.memory.mapMmio(LAPIC_BASE, APIC_MMIO_SIZE, this.lapic);

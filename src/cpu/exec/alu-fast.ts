@@ -3,39 +3,31 @@
 
 import type { Cpu } from '../cpu.js';
 import { RM_MEM, type Handler } from '../decoder.js';
-import { LazyOp, Lz } from '../flags.js';
+import { LazyOp, recordLazy } from '../flags.js';
 
-function setLazy(cpu: Cpu, op: LazyOp, a: number, b: number, r: number): number {
-  const lz = cpu.lz;
-  lz[Lz.Op] = op;
-  lz[Lz.A] = a;
-  lz[Lz.B] = b;
-  lz[Lz.Res] = r;
-  return r;
-}
 
 function add32(cpu: Cpu, a: number, b: number): number {
-  return setLazy(cpu, LazyOp.Add, a, b, (a + b) | 0);
+  return recordLazy(cpu.lz, LazyOp.Add, a, b, (a + b) | 0);
 }
 
 function or32(cpu: Cpu, a: number, b: number): number {
-  return setLazy(cpu, LazyOp.Logic, a, b, a | b);
+  return recordLazy(cpu.lz, LazyOp.Logic, a, b, a | b);
 }
 
 function and32(cpu: Cpu, a: number, b: number): number {
-  return setLazy(cpu, LazyOp.Logic, a, b, a & b);
+  return recordLazy(cpu.lz, LazyOp.Logic, a, b, a & b);
 }
 
 function sub32(cpu: Cpu, a: number, b: number): number {
-  return setLazy(cpu, LazyOp.Sub, a, b, (a - b) | 0);
+  return recordLazy(cpu.lz, LazyOp.Sub, a, b, (a - b) | 0);
 }
 
 function xor32(cpu: Cpu, a: number, b: number): number {
-  return setLazy(cpu, LazyOp.Logic, a, b, a ^ b);
+  return recordLazy(cpu.lz, LazyOp.Logic, a, b, a ^ b);
 }
 
 function cmp32(cpu: Cpu, a: number, b: number): number {
-  return setLazy(cpu, LazyOp.Sub, a, b, (a - b) | 0);
+  return recordLazy(cpu.lz, LazyOp.Sub, a, b, (a - b) | 0);
 }
 
 /** Per operation: r/m32, r32 (01-39 odd), r32, r/m32 (03-3B), r/m32, imm (81/83), EAX, imm32. */

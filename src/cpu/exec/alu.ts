@@ -2,9 +2,8 @@
 // with lazy flags (flags.ts). Operand plumbing is operands.ts'; the table entries are registered here.
 
 import type { Cpu } from '../cpu.js';
-import { R8 } from '../registers.js';
 import { Imm, RM_MEM, type Handler } from '../decoder.js';
-import { Flag, LazyOp, Lz, parity } from '../flags.js';
+import { Flag, LazyOp, parity, recordLazy } from '../flags.js';
 import { Vector } from '../interrupts.js';
 import { DIVIDE_CYCLES } from '../costs.js';
 import type { TableBuilder } from '../table-builder.js';
@@ -68,25 +67,9 @@ export function alu(cpu: Cpu, kind: number, a: number, b: number, sh: number): n
       op = LazyOp.Sub;
       break;
   }
-  r = (r << sh) >> sh;
-  cpu.lz[Lz.Op] = op;
-  cpu.lz[Lz.A] = a;
-  cpu.lz[Lz.B] = b;
-  cpu.lz[Lz.Res] = r;
-  return r;
+  return recordLazy(cpu.lz, op, a, b, (r << sh) >> sh);
 }
 
-function setLazy(cpu: Cpu, op: LazyOp, a: number, b: number, r: number): void {
-  if (op === LazyOp.Inc || op === LazyOp.Dec) {
-    // INC/DEC keep CF: fold the previous operation's CF into the flags register first.
-    const cf = cpu.getCF();
-    cpu.flags = (cpu.flags & ~Flag.CF) | cf;
-  }
-  cpu.lz[Lz.Op] = op;
-  cpu.lz[Lz.A] = a;
-  cpu.lz[Lz.B] = b;
-  cpu.lz[Lz.Res] = r;
-}
 
 // --- Handlers for the six classic forms of each ALU operation, per width ---
 
@@ -142,9 +125,9 @@ function makeAlu(kind: number): Record<string, Handler> {
 
 function incDec(cpu: Cpu, a: number, dec: boolean, sh: number): number {
   a = (a << sh) >> sh;
-  const r = ((dec ? a - 1 : a + 1) << sh) >> sh;
-  setLazy(cpu, dec ? LazyOp.Dec : LazyOp.Inc, a, 1, r);
-  return r;
+  // INC/DEC keep CF: fold the previous operation's CF into the flags register first.
+  cpu.flags = (cpu.flags & ~Flag.CF) | cpu.getCF();
+  return recordLazy(cpu.lz, dec ? LazyOp.Dec : LazyOp.Inc, a, 1, ((dec ? a - 1 : a + 1) << sh) >> sh);
 }
 
 const inc32 = (cpu: Cpu, a: number): number => incDec(cpu, a, false, 0);
@@ -440,4 +423,3 @@ export function registerAlu(t: TableBuilder): void {
   t.op(0x6b, { mnem: 'imul', modrm: true, imm: Imm.B, h32: imulGvEvI32, h16: imulGvEvI16 });
 }
 
-export { R8 };

@@ -3,12 +3,12 @@
 
 import type { Cpu } from '../cpu.js';
 import { Reg } from '../registers.js';
-import { Imm, ModForm, RM_MEM, Seg, type Handler } from '../decoder.js';
+import { Imm, ModForm, Seg, type Handler } from '../decoder.js';
 import { Flag, WRITABLE_FLAGS } from '../flags.js';
 import { EventKind, Vector, deliverEvent } from '../interrupts.js';
 import { loadCodeSegment } from '../segments.js';
 import type { TableBuilder } from '../table-builder.js';
-import { getE16, getE32, getE8, setE8, setG16, setG32 } from './operands.js';
+import { getE16, getE32, setE8, setG16, setG32 } from './operands.js';
 
 export const CC_NAMES = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 
@@ -245,4 +245,3 @@ export function registerControl(t: TableBuilder): void {
   t.op(0xce, { mnem: 'into', modrm: false, imm: Imm.None, h32: into });
 }
 
-export { RM_MEM, getE8 };

@@ -1,14 +1,12 @@
 // Data movement: MOV (all forms incl. moffs, Sreg, CRn, DRn), MOVZX, MOVSX, LEA, XCHG, CBW/CWDE/CWD/CDQ,
 // LAHF/SAHF, XLAT, NOP/PAUSE. Segment loading itself is segments.ts'; control registers are system.ts'.
 
-import type { Cpu } from '../cpu.js';
 import { R8 } from '../registers.js';
 import { Imm, ModForm, RM_MEM, Seg, type Handler } from '../decoder.js';
 import { Flag } from '../flags.js';
-import { Vector } from '../interrupts.js';
 import { loadDataSegment } from '../segments.js';
 import type { TableBuilder } from '../table-builder.js';
-import { getE16, getE32, getE8, getG16, getG32, getG8, setE16, setE32, setE8, setG16, setG32, setG8 } from './operands.js';
+import { getE16, getE8, getG16, getG32, getG8, setE16, setE32, setE8, setG16, setG32, setG8 } from './operands.js';
 
 const movEbGb: Handler = (cpu, s) => setE8(cpu, s, getG8(cpu, s));
 const movEvGv32: Handler = (cpu, s) => {
@@ -199,4 +197,3 @@ export function registerMov(t: TableBuilder): void {
   });
 }
 
-export { Vector };

@@ -5,7 +5,6 @@ import type { Cpu } from '../cpu.js';
 import { Reg } from '../registers.js';
 import { Imm, RM_MEM, Seg, type Handler } from '../decoder.js';
 import { Flag, WRITABLE_FLAGS } from '../flags.js';
-import { Vector } from '../interrupts.js';
 import { loadDataSegment } from '../segments.js';
 import type { TableBuilder } from '../table-builder.js';
 import { getE16, getE32 } from './operands.js';
@@ -214,4 +213,3 @@ export function registerStack(t: TableBuilder): void {
   t.op(0xc8, { mnem: 'enter', modrm: false, imm: Imm.BW, h32: (cpu, s) => enter(cpu, s, 4), h16: (cpu, s) => enter(cpu, s, 2) });
 }
 
-export { Vector };

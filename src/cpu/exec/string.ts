@@ -31,7 +31,10 @@ function setAcc(cpu: Cpu, size: Size, v: number): void {
   else cpu.reg8[0] = v;
 }
 
-const SH: Record<Size, number> = { 1: 24, 2: 16, 4: 0 };
+/** The sign-extension shift of alu() for an operand size. */
+function shiftOf(size: Size): number {
+  return size === 4 ? 0 : size === 2 ? 16 : 24;
+}
 
 /** One iteration of each instruction; returns false when a REPE/REPNE condition ends the loop. */
 type Step = (cpu: Cpu, s: number, size: Size, delta: number) => void;
@@ -50,7 +53,7 @@ const cmpsStep: Step = (cpu, s, size, delta) => {
   const edi = cpu.reg32[Reg.EDI];
   const a = rd(cpu, cpu.lin(cpu.d.seg[s], esi, size, false), size);
   const b = rd(cpu, cpu.lin(Seg.ES, edi, size, false), size);
-  alu(cpu, AluOp.Cmp, a, b, SH[size]);
+  alu(cpu, AluOp.Cmp, a, b, shiftOf(size));
   cpu.reg32[Reg.ESI] = (esi + delta) | 0;
   cpu.reg32[Reg.EDI] = (edi + delta) | 0;
 };
@@ -70,7 +73,7 @@ const lodsStep: Step = (cpu, s, size, delta) => {
 const scasStep: Step = (cpu, _s, size, delta) => {
   const edi = cpu.reg32[Reg.EDI];
   const b = rd(cpu, cpu.lin(Seg.ES, edi, size, false), size);
-  alu(cpu, AluOp.Cmp, getAcc(cpu, size), b, SH[size]);
+  alu(cpu, AluOp.Cmp, getAcc(cpu, size), b, shiftOf(size));
   cpu.reg32[Reg.EDI] = (edi + delta) | 0;
 };
 

@@ -25,7 +25,6 @@ function ioPrivileged(cpu: Cpu): void {
 
 const CR0_PE = 1;
 const CR0_ET = 1 << 4;
-const CR0_NE = 1 << 5;
 const CR0_WP = 1 << 16;
 const CR0_NW = 1 << 29;
 const CR0_CD = 1 << 30;
@@ -33,11 +32,7 @@ const CR0_PG = 1 << 31;
 /** CR0 bits that exist: PE MP EM TS ET NE WP AM NW CD PG. */
 const CR0_DEFINED = 0xe005003f | 0;
 /** CR4 bits this CPU implements (CPUID): VME PVI TSD DE are absent; PSE is present. VMXE arrives with VMX. */
-export let CR4_SUPPORTED = CR4_PSE;
-
-export function setCr4Supported(mask: number): void {
-  CR4_SUPPORTED = mask;
-}
+const CR4_SUPPORTED = CR4_PSE;
 
 /** MOV to CR0 (SDM Vol. 3 2.5, Vol. 2 MOV CR): #GP on reserved bits, PG without PE, NW without CD. */
 export function writeCr0(cpu: Cpu, v: number): void {
@@ -359,4 +354,3 @@ export function registerSystem(t: TableBuilder): void {
   t.op(0xef, { mnem: 'out', modrm: false, imm: Imm.None, h32: outDXEAX32, h16: outDXEAX16 });
 }
 
-export { CR0_NE };
