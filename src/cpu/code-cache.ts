@@ -39,7 +39,7 @@ export class CodeCache implements CodeWriteListener {
   fetchSlow(lin: number): number {
     const cpu = this.cpu;
     if ((cpu.eip >>> 0) > (cpu.segLimit[Seg.CS] >>> 0)) cpu.raise(Vector.GP, 0);
-    const pa = cpu.translate(lin, false);
+    const pa = cpu.translateFetch(lin);
     const page = pa >>> PAGE_SHIFT;
     const off = pa & 0xfff;
     const d = cpu.d;
@@ -77,7 +77,7 @@ export class CodeCache implements CodeWriteListener {
     const buf = this.ibuf;
     for (let i = 0; i < MAX_INSN_LENGTH; i++) {
       const a = (lin + i) | 0;
-      buf[i] = cpu.memory.read(cpu.translate(a, false), 1);
+      buf[i] = cpu.memory.read(cpu.translateFetch(a), 1);
       if (decode(cpu.table, d, 1, buf, i + 1, null) !== 0) return 1;
     }
     decode(cpu.table, d, 1, buf, MAX_INSN_LENGTH, null);

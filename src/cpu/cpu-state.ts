@@ -19,6 +19,7 @@ import { TABLE } from './optable.js';
 import { Reg } from './registers.js';
 import { flushTlb, flushTlbPage, readSlow, rmwSlow, translate, writeSlow } from './tlb.js';
 import type { Translator } from './translator.js';
+import type { GuestPhysical, VmxHooks } from './vmx-hooks.js';
 
 export interface CpuOptions {
   memory: PhysicalMemory;
@@ -43,6 +44,28 @@ export abstract class CpuState {
   readonly features: CpuFeatures = { leaf1Ecx: 0, leaf1Edx: LEAF1_EDX };
   /** Built by Cpu's constructor (they need the finished Cpu). */
   msr!: MsrFile;
+
+  // --- VMX (vmx/ installs these; null on a CPU without VMX) ---
+  vmx: VmxHooks | null = null;
+  /** In VMX non-root operation: the intercepts in `vmx` apply (one predictable branch on each hook). */
+  nonRoot = false;
+  /** Guest-physical translation (EPT) while in non-root operation with EPT enabled, else null. */
+  gpa: GuestPhysical | null = null;
+  /** Added to the TSC the guest reads (VMCS TSC offset with "use TSC offsetting"); 0 in root operation. */
+  guestTscOffset = 0;
+  /** Run one instruction per loop iteration and call vmx.afterStep (monitor trap flag). */
+  stepping = false;
+  /** CR4 bits MOV to CR4 accepts: PSE, plus VMXE when the board gives the CPU VMX. */
+  cr4Supported = 1 << 4;
+  /** CR0/CR4 bits that must stay 1 (IA32_VMX_CR*_FIXED0 in VMX operation; 0 outside it). */
+  cr0Fixed0 = 0;
+  cr4Fixed0 = 0;
+  /** The event being delivered (interruption-information format), for IDT-vectoring information; 0 when none. */
+  delivering = 0;
+  deliveringError = 0;
+  /** An NMI is latched (raiseNmi) / NMIs are blocked until the next IRET (SDM Vol. 3 6.7.1). */
+  nmiPending = false;
+  nmiBlocked = false;
 
   // --- General registers (typed views of one buffer) ---
   readonly reg32 = new Int32Array(8);
@@ -436,6 +459,11 @@ export abstract class CpuState {
     return translate(this, lin, write);
   }
 
+  /** Linear to physical for an instruction fetch (EPT execute permission in a VMX guest). */
+  translateFetch(lin: number): number {
+    return translate(this, lin, false, true);
+  }
+
   /** Drops every TLB entry (MOV CR3, CR0.PG/WP, CR4 paging bits). */
   flushTlb(): void {
     flushTlb(this);
@@ -495,9 +523,18 @@ export abstract class CpuState {
     this.breakLoop();
   }
 
-  /** TSC: the simulated cycle clock (RDTSC, IA32_TSC). */
+  /** Set by a VM exit to a host written in TypeScript: run() returns 'vmexit' at the next boundary. */
+  exitToApi = false;
+
+  /** The NMI pin (SDM Vol. 3 6.7): latched, taken at the next instruction boundary unless blocked. */
+  raiseNmi(): void {
+    this.nmiPending = true;
+    this.breakLoop();
+  }
+
+  /** TSC: the simulated cycle clock (RDTSC, IA32_TSC), plus the VMCS TSC offset in a guest that uses it. */
   tsc(): number {
-    return this.now() + this.msr.tscOffset;
+    return this.now() + this.msr.tscOffset + this.guestTscOffset;
   }
 
   formatRegisters(): string {

@@ -5,7 +5,7 @@ import { type DecodeInfo, Seg } from './decoder.js';
 import { Flag, LazyOp, Lz } from './flags.js';
 import { Vector, deliverEvent, deliverPendingFault, EventKind } from './interrupts.js';
 import { MsrFile } from './msr.js';
-import { FAULT } from './fault.js';
+import { FAULT, VMEXIT } from './fault.js';
 import { CodeCache, decodeInfo } from './code-cache.js';
 import { Translator } from './translator.js';
 import { Reg, hex4, hex8 } from './registers.js';
@@ -16,7 +16,7 @@ export { FAULT } from './fault.js';
 export { TLB_READ, TLB_WRITE, type CpuOptions } from './cpu-state.js';
 
 /** Why run() returned. */
-export type CpuStop = 'limit' | 'halt' | 'stop' | 'shutdown';
+export type CpuStop = 'limit' | 'halt' | 'stop' | 'shutdown' | 'vmexit';
 
 const CR0_PE = 1;
 
@@ -85,9 +85,25 @@ export class Cpu extends CpuState {
         this.stopRequested = false;
         return this.leave('stop');
       }
+      if (this.exitToApi) {
+        // A VM exit to the hypervisor written in TypeScript (vmx/): it handles the exit and resumes.
+        this.exitToApi = false;
+        return this.leave('vmexit');
+      }
       // A timer the guest armed during the last slice may be due before untilCycle.
       const limit = Math.min(untilCycle, sched.nextDeadline());
       if (this.cycles >= limit) return this.leave('limit');
+      // VMX non-root: MTF, preemption timer, NMI/interrupt windows and interrupt exiting come first.
+      if (this.nonRoot && this.vmx!.boundary()) continue;
+      // NMI (SDM Vol. 3 6.7.1): blocked after one until IRET, and by the MOV SS shadow.
+      if (this.nmiPending && !this.nmiBlocked && this.shadow !== 2) {
+        this.nmiPending = false;
+        this.halted = false;
+        sched.now = this.cycles;
+        this.instrEip = this.eip;
+        this.runSlice(0, () => deliverEvent(this, Vector.NMI, EventKind.Nmi, false, 0));
+        continue;
+      }
       // Event window at the instruction boundary (SDM Vol. 3 6.9): external interrupts when IF=1 and
       // no STI/MOV SS shadow.
       if (this.shadow === 0 && (this.flags & Flag.IF) !== 0 && this.intc !== null && this.intc.hasInterrupt()) {
@@ -102,7 +118,7 @@ export class Cpu extends CpuState {
       const tf = (this.flags & Flag.TF) !== 0;
       const hadShadow = this.shadow;
       const traceExec = this.logger.enabled('exec');
-      if (tf || hadShadow !== 0 || traceExec) {
+      if (tf || hadShadow !== 0 || traceExec || this.stepping) {
         // -d exec: one line before every instruction (QEMU prints one per translated block).
         if (traceExec) this.logger.log('exec', `Trace 0: ${hex4(this.segSel[Seg.CS])}:${hex8(this.eip)} [${hex8(this.instructions)}]`);
         // One instruction at a time: the shadow ends after it, and TF traps after it.
@@ -117,6 +133,7 @@ export class Cpu extends CpuState {
           this.instrEip = this.eip;
           this.runSlice(0, () => deliverEvent(this, Vector.DB, EventKind.Exception, false, 0));
         }
+        if (this.stepping && this.nonRoot) this.vmx!.afterStep(); // monitor trap flag
         continue;
       }
       this.runSlice(Math.min(limit - this.cycles, 1 << 28), this.execLoopBound);
@@ -151,9 +168,14 @@ export class Cpu extends CpuState {
       f();
       return true;
     } catch (e) {
+      if (e === VMEXIT) return false; // the CPU already holds the host state
       if (e !== FAULT) throw e;
       this.eip = this.instrEip;
-      deliverPendingFault(this);
+      try {
+        deliverPendingFault(this);
+      } catch (e2) {
+        if (e2 !== VMEXIT) throw e2; // the exception bitmap, or a triple fault, in a VMX guest
+      }
       return false;
     }
   }

@@ -45,6 +45,11 @@ export interface OpEntry {
   rep?: boolean;
   /** Extra cycles beyond the default 1 (DESIGN.md time model). */
   cycles?: number;
+  /**
+   * Mandatory prefixes (VMX instructions: 66/F3 pick VMCLEAR/VMXON out of 0F C7 /6): the mnemonic for the
+   * prefixes present, or null when the combination is undefined (#UD at decode, as iced-x86 and the SDM say).
+   */
+  byPrefix?: (pfx: number) => string | null;
 }
 
 /** A group opcode: the entry is chosen by ModRM.reg. */
@@ -157,6 +162,11 @@ export function decode(
   if (b === 0x0f) {
     if (pos >= avail) return 0;
     opcode = 0x100 | bytes[pos++];
+    if (opcode === 0x138) {
+      // Three-byte map 0F 38 (SDM Vol. 2 appendix A.3): only INVEPT here.
+      if (pos >= avail) return 0;
+      opcode = 0x200 | bytes[pos++];
+    }
   }
   let entrySlot = t.map[opcode];
   if (entrySlot === null) return invalid(d, slot, pos, info);
@@ -230,6 +240,11 @@ export function decode(
     imm = entry.imm;
   }
   if ((pfx & PFX_LOCK) !== 0 && (entry.lock !== true || rm !== RM_MEM)) return invalid(d, slot, pos, info);
+  let mnemonic: string | null = null;
+  if (entry.byPrefix !== undefined) {
+    mnemonic = entry.byPrefix(pfx);
+    if (mnemonic === null) return invalid(d, slot, pos, info);
+  }
   if ((pfx & PFX_REP) !== 0 && entry.noF3 === true) return invalid(d, slot, pos, info);
 
   let immVal = 0;
@@ -290,7 +305,7 @@ export function decode(
   }
   if (pos > MAX_INSN_LENGTH) return tooLong(d, slot, info);
 
-  const handler = op16 && entry.h16 !== undefined ? entry.h16 : entry.h32;
+  const handler = op16 && entry.h16 !== undefined && mnemonic === null ? entry.h16 : entry.h32;
   d.op[slot] = t.ids.get(handler)!;
   d.len[slot] = pos;
   d.reg[slot] = reg;
@@ -305,7 +320,7 @@ export function decode(
   d.pfx[slot] = pfx | (seg >= 0 ? PFX_SEG : 0);
   if (info !== null) {
     info.length = pos;
-    info.mnemonic = op16 && entry.mnem16 !== undefined ? entry.mnem16 : entry.mnem;
+    info.mnemonic = mnemonic ?? (op16 && entry.mnem16 !== undefined ? entry.mnem16 : entry.mnem);
     if (opcode === 0x90 && (pfx & PFX_REP) !== 0) info.mnemonic = 'pause'; // F3 90: same no-op here
   }
   return pos;

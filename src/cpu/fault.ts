@@ -2,3 +2,9 @@
 // Leaf module, so that every part of the CPU can throw and catch it without an import cycle.
 
 export const FAULT = { fault: true } as const;
+
+/**
+ * Thrown after a VM exit has switched the CPU to the host (vmx/): unwinds the guest instruction or event
+ * delivery that caused it. The run loop catches it and goes on with the host state.
+ */
+export const VMEXIT = { vmexit: true } as const;

@@ -30,13 +30,20 @@ export const enum Vector {
   MC = 18,
 }
 
+/** What is being delivered; the values are the VMX interruption types (SDM Vol. 3 24.8.3, vmx-hooks EventType). */
 export const enum EventKind {
-  /** A hardware exception: error codes from IDT problems carry EXT = 1. */
-  Exception = 0,
   /** An external interrupt (EXT = 1). */
-  External = 1,
-  /** INT n / INT3 / INTO: the gate's DPL is checked against CPL, EXT = 0. */
-  Software = 2,
+  External = 0,
+  /** A non-maskable interrupt, vector 2 (EXT = 1). */
+  Nmi = 2,
+  /** A hardware exception: error codes from IDT problems carry EXT = 1. */
+  Exception = 3,
+  /** INT n: the gate's DPL is checked against CPL, EXT = 0. */
+  Software = 4,
+  /** INT1 (ICEBP, F1): no DPL check. */
+  PrivilegedSoftware = 5,
+  /** INT3 / INTO: like INT n, but the exception bitmap applies in a VMX guest. */
+  SoftwareException = 6,
 }
 
 /** Gate types this CPU delivers through (SDM Vol. 3 6.11): 32-bit interrupt and trap gates. */
@@ -49,9 +56,15 @@ const GATE_TRAP32 = 0xf;
  * problem, which the caller escalates.
  */
 export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError: boolean, error: number): void {
-  const ext = kind === EventKind.Software ? 0 : 1;
+  const software = kind === EventKind.Software || kind === EventKind.SoftwareException;
+  const ext = software || kind === EventKind.PrivilegedSoftware ? 0 : 1;
+  // In a VMX guest the exception bitmap may turn this into a VM exit (SDM Vol. 3 25.2); while it is
+  // delivered, an exit (EPT violation, a nested exception that exits) records it as IDT-vectoring information.
+  if (cpu.nonRoot) cpu.vmx!.event(vector, kind as number, hasError, error);
+  cpu.delivering = (vector | (kind << 8) | (hasError ? 0x800 : 0) | 0x80000000) | 0;
+  cpu.deliveringError = error;
   cpu.charge(EVENT_DELIVERY_CYCLES);
-  if (cpu.logger.enabled('int')) logException(cpu, vector, error, hasError, kind === EventKind.Software);
+  if (cpu.logger.enabled('int')) logException(cpu, vector, error, hasError, software);
   const idtError = vector * 8 + 2 + ext;
   cpu.eventDelivered = true;
   cpu.halted = false;
@@ -66,7 +79,7 @@ export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError
     cpu.raise(Vector.GP, idtError);
   }
   const dpl = (hi >>> 13) & 3;
-  if (kind === EventKind.Software && dpl < cpu.cpl) cpu.raise(Vector.GP, idtError);
+  if (software && dpl < cpu.cpl) cpu.raise(Vector.GP, idtError);
   if ((hi & 0x8000) === 0) cpu.raise(Vector.NP, idtError);
   const selector = lo >>> 16;
   const offset = (lo & 0xffff) | (hi & 0xffff0000);
@@ -104,6 +117,8 @@ export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError
   let f = eflags & ~(Flag.TF | Flag.NT | Flag.RF | Flag.VM);
   if (type === GATE_INT32) f &= ~Flag.IF;
   cpu.setFlags(f);
+  if (kind === EventKind.Nmi) cpu.nmiBlocked = true; // until the next IRET (SDM Vol. 3 6.7.1)
+  cpu.delivering = 0;
 }
 
 /** Delivers the exception recorded by raise(), escalating to #DF and triple fault (SDM Vol. 3 table 6-5). */
@@ -132,6 +147,7 @@ export function deliverPendingFault(cpu: Cpu): void {
       }
     }
   }
+  if (cpu.nonRoot) cpu.vmx!.tripleFault(); // exit reason 2 (SDM Vol. 3 25.2): throws VMEXIT
   cpu.triggerShutdown('triple fault');
 }
 

@@ -9,6 +9,7 @@ import { registerShift } from './exec/shift.js';
 import { registerStack } from './exec/stack.js';
 import { registerString } from './exec/string.js';
 import { registerSystem } from './exec/system.js';
+import { registerVmx } from './exec/vmx.js';
 import { TableBuilder } from './table-builder.js';
 
 function build(): TableBuilder {
@@ -21,6 +22,7 @@ function build(): TableBuilder {
   registerString(t);
   registerShift(t);
   registerBits(t);
+  registerVmx(t);
   return t;
 }
 

@@ -33,7 +33,7 @@ const PF_RSVD = 8;
  * rules decide). Raises #PF with CR2 = lin.
  */
 export function walk(cpu: Cpu, lin: number, write: boolean): WalkResult {
-  const mem = cpu.memory;
+  const mem = cpu.gpa === null ? cpu.memory : eptTables(cpu, lin);
   const user = cpu.cpl === 3;
   const wp = (cpu.cr0 & CR0_WP) !== 0;
   const pdeAddr = (cpu.cr3 & ~0xfff) | ((lin >>> 22) << 2);
@@ -62,6 +62,29 @@ export function walk(cpu: Cpu, lin: number, write: boolean): WalkResult {
   result.pa = (pte & ~0xfff) | (lin & 0xfff);
   result.writableDirty = (upd & D) !== 0 && canWrite(user, wp, eff);
   return result;
+}
+
+/**
+ * Guest paging-structure accesses of a VMX guest with EPT: each entry's guest-physical address goes through
+ * EPT as a paging-structure access (SDM Vol. 3 29.3.3), which may exit with an EPT violation.
+ */
+const eptView = {
+  cpu: null as unknown as Cpu,
+  lin: 0,
+  read(gpa: number, size: 4): number {
+    const c = this.cpu;
+    return c.memory.read(c.gpa!.translate(gpa, 1, true, this.lin), size);
+  },
+  write(gpa: number, size: 4, v: number): void {
+    const c = this.cpu;
+    c.memory.write(c.gpa!.translate(gpa, 2, true, this.lin), size, v);
+  },
+};
+
+function eptTables(cpu: Cpu, lin: number): typeof eptView {
+  eptView.cpu = cpu;
+  eptView.lin = lin;
+  return eptView;
 }
 
 function canWrite(user: boolean, wp: boolean, eff: number): boolean {

@@ -6,9 +6,9 @@ import type { Cpu } from './cpu.js';
 import { Vector } from './interrupts.js';
 
 export class TableBuilder {
-  readonly map: OpSlot[] = new Array<OpSlot>(512).fill(null);
+  readonly map: OpSlot[] = new Array<OpSlot>(0x300).fill(null);
 
-  /** One opcode (0x00-0xFF, or 0x100 | second byte for 0F xx). */
+  /** One opcode (0x00-0xFF, 0x100 | second byte for 0F xx, 0x200 | third byte for 0F 38 xx). */
   op(opcode: number, entry: OpEntry): void {
     if (this.map[opcode] !== null) throw new Error(`opcode ${opcode.toString(16)} registered twice`);
     this.map[opcode] = withCycles(entry);

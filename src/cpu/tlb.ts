@@ -6,6 +6,10 @@ import { TLB_READ, TLB_WRITE } from './cpu-state.js';
 import { walk } from './paging.js';
 
 const CR0_PG = 1 << 31;
+/** EPT access kinds (vmx/ept.ts EptAccess). */
+const EPT_READ = 1;
+const EPT_WRITE = 2;
+const EPT_FETCH = 4;
 
 export function rmwSlow(cpu: Cpu, lin: number, size: 1 | 2 | 4): number {
   translate(cpu, lin, true);
@@ -49,7 +53,7 @@ export function writeSlow(cpu: Cpu, lin: number, size: 1 | 2 | 4, v: number): vo
 /**
  * Linear to physical for an access (SDM Vol. 3 4.3), filling the TLB for RAM pages. Raises #PF.
  */
-export function translate(cpu: Cpu, lin: number, write: boolean): number {
+export function translate(cpu: Cpu, lin: number, write: boolean, fetch = false): number {
   let pa: number;
   let writable = true;
   if ((cpu.cr0 & CR0_PG) === 0) {
@@ -58,6 +62,13 @@ export function translate(cpu: Cpu, lin: number, write: boolean): number {
     const r = walk(cpu, lin, write);
     pa = r.pa;
     writable = r.writableDirty;
+  }
+  const ept = cpu.gpa;
+  if (ept !== null) {
+    // A VMX guest with EPT: the guest-physical address goes through EPT (SDM Vol. 3 29.3); a violation exits.
+    pa = ept.translate(pa, fetch ? EPT_FETCH : write ? EPT_WRITE : EPT_READ, false, lin);
+    writable &&= ept.lastWritable;
+    if (fetch) return pa; // execute permission is checked on every fetch walk; the data TLB is not filled
   }
   if (cpu.memory.isRam(pa)) {
     const page = lin >>> 12;

@@ -157,6 +157,10 @@ function iret(cpu: Cpu, size: 2 | 4): void {
   cpu.reg32[Reg.ESP] = (esp + 3 * size) | 0;
   const mask = cpu.cpl === 0 ? WRITABLE_FLAGS : WRITABLE_FLAGS & ~(Flag.IOPL | Flag.IF);
   cpu.setFlags((old & ~mask) | (fl & mask));
+  if (cpu.nmiBlocked) {
+    cpu.nmiBlocked = false; // IRET ends NMI blocking (SDM Vol. 3 6.7.1)
+    cpu.breakLoop();
+  }
 }
 
 // --- LOOP family (address size 32: ECX) ---
@@ -179,9 +183,9 @@ const jecxz: Handler = (cpu, s) => {
 // --- Software interrupts: traps, EIP already past the instruction ---
 
 const intN: Handler = (cpu, s) => deliverEvent(cpu, cpu.d.imm[s] & 0xff, EventKind.Software, false, 0);
-const int3: Handler = (cpu) => deliverEvent(cpu, Vector.BP, EventKind.Software, false, 0);
+const int3: Handler = (cpu) => deliverEvent(cpu, Vector.BP, EventKind.SoftwareException, false, 0);
 const into: Handler = (cpu) => {
-  if ((cpu.getFlags() & Flag.OF) !== 0) deliverEvent(cpu, Vector.OF, EventKind.Software, false, 0);
+  if ((cpu.getFlags() & Flag.OF) !== 0) deliverEvent(cpu, Vector.OF, EventKind.SoftwareException, false, 0);
 };
 
 export function registerControl(t: TableBuilder): void {

@@ -6,6 +6,7 @@ import type { Cpu } from '../cpu.js';
 import { Reg } from '../registers.js';
 import { Imm, PFX_REP, PFX_REPNE, Seg, type Handler } from '../decoder.js';
 import { Flag } from '../flags.js';
+import { IoFlags } from '../vmx-hooks.js';
 import type { TableBuilder } from '../table-builder.js';
 import { alu, AluOp } from './alu.js';
 
@@ -102,8 +103,10 @@ const outsStep: Step = (cpu, s, size, delta) => {
 function makeString(step: Step, size: Size, cond: boolean, io: boolean): Handler {
   return (cpu, s) => {
     if (io && cpu.cpl > ((cpu.flags & Flag.IOPL) >>> 12)) cpu.raise(13, 0);
-    const delta = (cpu.flags & Flag.DF) !== 0 ? -size : size;
     const pfx = cpu.d.pfx[s] & (PFX_REP | PFX_REPNE);
+    // INS/OUTS in a VMX guest: the I/O exit check comes after the privilege check (SDM Vol. 3 25.1.1).
+    if (io && cpu.nonRoot) cpu.vmx!.io(s, cpu.reg16[Reg.EDX << 1], size, (step === insStep ? IoFlags.In : 0) | IoFlags.String | (pfx !== 0 ? IoFlags.Rep : 0));
+    const delta = (cpu.flags & Flag.DF) !== 0 ? -size : size;
     if (pfx === 0) {
       step(cpu, s, size, delta);
       return;

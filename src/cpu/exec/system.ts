@@ -12,6 +12,14 @@ import type { TableBuilder } from '../table-builder.js';
 import { getE16, setE16 } from './operands.js';
 import { cpuid } from '../cpuid.js';
 import { CACHE_FLUSH_CYCLES, RDTSC_CYCLES, SERIALIZING_CYCLES } from '../costs.js';
+import { CrAccess, DtInstr, IoFlags, VmxOp } from '../vmx-hooks.js';
+
+/** Basic exit reasons of the instructions handled here (SDM Vol. 3 appendix C; vmx/controls.ts names them all). */
+const EXIT_CPUID = 10;
+const EXIT_HLT = 12;
+const EXIT_INVD = 13;
+const EXIT_RDTSC = 16;
+const EXIT_WBINVD = 54;
 
 /** Privileged instructions: #GP(0) unless CPL = 0 (SDM Vol. 3 5.9). */
 function privileged(cpu: Cpu): void {
@@ -31,8 +39,6 @@ const CR0_CD = 1 << 30;
 const CR0_PG = 1 << 31;
 /** CR0 bits that exist: PE MP EM TS ET NE WP AM NW CD PG. */
 const CR0_DEFINED = 0xe005003f | 0;
-/** CR4 bits this CPU implements (CPUID): VME PVI TSD DE are absent; PSE is present. VMXE arrives with VMX. */
-const CR4_SUPPORTED = CR4_PSE;
 
 /** MOV to CR0 (SDM Vol. 3 2.5, Vol. 2 MOV CR): #GP on reserved bits, PG without PE, NW without CD. */
 export function writeCr0(cpu: Cpu, v: number): void {
@@ -40,6 +46,8 @@ export function writeCr0(cpu: Cpu, v: number): void {
   if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) cpu.raise(Vector.GP, 0);
   if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) cpu.raise(Vector.GP, 0);
   if ((v & CR0_PE) === 0) cpu.raise(Vector.GP, 0); // real mode is not implemented (README)
+  // In VMX operation the fixed-1 bits (PE, NE, PG; NE only in an unrestricted guest) stay set (SDM Vol. 3 23.8).
+  if ((v & cpu.cr0Fixed0) !== cpu.cr0Fixed0) cpu.raise(Vector.GP, 0);
   v |= CR0_ET; // hardwired to 1
   const changed = cpu.cr0 ^ v;
   cpu.cr0 = v | 0;
@@ -47,8 +55,11 @@ export function writeCr0(cpu: Cpu, v: number): void {
   cpu.breakLoop();
 }
 
+/** MOV to CR4: the bits this CPU has are cpu.cr4Supported (PSE, and VMXE with VMX); others #GP. */
 export function writeCr4(cpu: Cpu, v: number): void {
-  if ((v & ~CR4_SUPPORTED) !== 0) cpu.raise(Vector.GP, 0);
+  if ((v & ~cpu.cr4Supported) !== 0) cpu.raise(Vector.GP, 0);
+  // In VMX operation the fixed-1 bits (CR4.VMXE) cannot be cleared (SDM Vol. 3 23.8).
+  if ((v & cpu.cr4Fixed0) !== cpu.cr4Fixed0) cpu.raise(Vector.GP, 0);
   const changed = cpu.cr4 ^ v;
   cpu.cr4 = v | 0;
   if ((changed & CR4_PSE) !== 0) cpu.flushTlb();
@@ -77,12 +88,17 @@ function readCr(cpu: Cpu, n: number): number {
 /** MOV r32, CRn / MOV CRn, r32: the r/m field is always a register (mod is ignored, SDM Vol. 2). */
 const movRdCr: Handler = (cpu, s) => {
   privileged(cpu);
-  cpu.reg32[cpu.d.rm[s]] = readCr(cpu, cpu.d.reg[s]);
+  const n = cpu.d.reg[s];
+  let v = readCr(cpu, n);
+  if (cpu.nonRoot && n !== 2) v = cpu.vmx!.readCr(s, n, v); // read shadows, CR3-store exiting
+  cpu.reg32[cpu.d.rm[s]] = v;
 };
 const movCrRd: Handler = (cpu, s) => {
   privileged(cpu);
-  const v = cpu.reg32[cpu.d.rm[s]];
-  switch (cpu.d.reg[s]) {
+  let v = cpu.reg32[cpu.d.rm[s]];
+  const n = cpu.d.reg[s];
+  if (cpu.nonRoot && n !== 2) v = cpu.vmx!.writeCr(s, n, CrAccess.MovTo, v); // masks, CR3-load exiting
+  switch (n) {
     case 0:
       writeCr0(cpu, v);
       break;
@@ -104,11 +120,13 @@ const movCrRd: Handler = (cpu, s) => {
 const dr = new Int32Array(4);
 const movRdDr: Handler = (cpu, s) => {
   privileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.movDr(s, false);
   const n = cpu.d.reg[s];
   cpu.reg32[cpu.d.rm[s]] = n < 4 ? dr[n] : (n & 1) === 0 ? cpu.dr6 : cpu.dr7;
 };
 const movDrRd: Handler = (cpu, s) => {
   privileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.movDr(s, true);
   const n = cpu.d.reg[s];
   const v = cpu.reg32[cpu.d.rm[s]];
   if (n < 4) dr[n] = v;
@@ -119,6 +137,7 @@ const movDrRd: Handler = (cpu, s) => {
 /** LGDT/LIDT m16&32 (a 16-bit operand size keeps 24 bits of base). */
 function loadTable(cpu: Cpu, s: number, idt: boolean): void {
   privileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.descriptorTable(s, idt ? DtInstr.Lidt : DtInstr.Lgdt);
   const lin = cpu.ea(s, 6, false);
   const limit = cpu.read16(lin);
   let base = cpu.read32((lin + 2) | 0);
@@ -133,13 +152,15 @@ function loadTable(cpu: Cpu, s: number, idt: boolean): void {
 }
 
 function storeTable(cpu: Cpu, s: number, idt: boolean): void {
+  if (cpu.nonRoot) cpu.vmx!.descriptorTable(s, idt ? DtInstr.Sidt : DtInstr.Sgdt);
   const lin = cpu.ea(s, 6, true);
   cpu.write16(lin, idt ? cpu.idtLimit : cpu.gdtLimit);
   cpu.write32((lin + 2) | 0, idt ? cpu.idtBase : cpu.gdtBase);
 }
 
-const hlt: Handler = (cpu) => {
+const hlt: Handler = (cpu, s) => {
   privileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.simple(EXIT_HLT, s);
   cpu.halted = true;
   cpu.breakLoop();
 };
@@ -163,24 +184,28 @@ function setCf(cpu: Cpu, cf: number): void {
   cpu.flags = (f & ~Flag.CF) | cf;
 }
 
-const rdtsc: Handler = (cpu) => {
+const rdtsc: Handler = (cpu, s) => {
+  if (cpu.nonRoot) cpu.vmx!.simple(EXIT_RDTSC, s);
   const t = cpu.tsc();
   cpu.reg32[Reg.EAX] = t % 0x1_0000_0000 | 0;
   cpu.reg32[Reg.EDX] = Math.floor(t / 0x1_0000_0000) | 0;
 };
 
-const rdmsr: Handler = (cpu) => {
+const rdmsr: Handler = (cpu, s) => {
   privileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.msr(s, false);
   cpu.msr.read(cpu.reg32[Reg.ECX]);
   cpu.reg32[Reg.EAX] = cpu.msr.lo;
   cpu.reg32[Reg.EDX] = cpu.msr.hi;
 };
-const wrmsr: Handler = (cpu) => {
+const wrmsr: Handler = (cpu, s) => {
   privileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.msr(s, true);
   cpu.msr.write(cpu.reg32[Reg.ECX], cpu.reg32[Reg.EAX], cpu.reg32[Reg.EDX]);
 };
 
-const cpuidH: Handler = (cpu) => {
+const cpuidH: Handler = (cpu, s) => {
+  if (cpu.nonRoot) cpu.vmx!.simple(EXIT_CPUID, s); // unconditional (SDM Vol. 3 25.1.2)
   const out = cpuid(cpu.reg32[Reg.EAX], cpu.reg32[Reg.ECX], cpu.features);
   cpu.reg32[Reg.EAX] = out[0];
   cpu.reg32[Reg.EBX] = out[1];
@@ -191,50 +216,62 @@ const cpuidH: Handler = (cpu) => {
 // --- Port I/O ---
 const inALIb: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.d.imm[s] & 0xff, 1, IoFlags.In | IoFlags.Immediate);
   cpu.reg8[0] = cpu.portIn(cpu.d.imm[s] & 0xff, 1);
 };
 const inEAXIb32: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.d.imm[s] & 0xff, 4, IoFlags.In | IoFlags.Immediate);
   cpu.reg32[0] = cpu.portIn(cpu.d.imm[s] & 0xff, 4);
 };
 const inEAXIb16: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.d.imm[s] & 0xff, 2, IoFlags.In | IoFlags.Immediate);
   cpu.reg16[0] = cpu.portIn(cpu.d.imm[s] & 0xff, 2);
 };
-const inALDX: Handler = (cpu) => {
+const inALDX: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.reg16[4], 1, IoFlags.In);
   cpu.reg8[0] = cpu.portIn(cpu.reg16[4], 1);
 };
-const inEAXDX32: Handler = (cpu) => {
+const inEAXDX32: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.reg16[4], 4, IoFlags.In);
   cpu.reg32[0] = cpu.portIn(cpu.reg16[4], 4);
 };
-const inEAXDX16: Handler = (cpu) => {
+const inEAXDX16: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.reg16[4], 2, IoFlags.In);
   cpu.reg16[0] = cpu.portIn(cpu.reg16[4], 2);
 };
 const outIbAL: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.d.imm[s] & 0xff, 1, IoFlags.Immediate);
   cpu.portOut(cpu.d.imm[s] & 0xff, 1, cpu.reg8[0]);
 };
 const outIbEAX32: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.d.imm[s] & 0xff, 4, IoFlags.Immediate);
   cpu.portOut(cpu.d.imm[s] & 0xff, 4, cpu.reg32[0]);
 };
 const outIbEAX16: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.d.imm[s] & 0xff, 2, IoFlags.Immediate);
   cpu.portOut(cpu.d.imm[s] & 0xff, 2, cpu.reg16[0]);
 };
-const outDXAL: Handler = (cpu) => {
+const outDXAL: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.reg16[4], 1, 0);
   cpu.portOut(cpu.reg16[4], 1, cpu.reg8[0]);
 };
-const outDXEAX32: Handler = (cpu) => {
+const outDXEAX32: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.reg16[4], 4, 0);
   cpu.portOut(cpu.reg16[4], 4, cpu.reg32[0]);
 };
-const outDXEAX16: Handler = (cpu) => {
+const outDXEAX16: Handler = (cpu, s) => {
   ioPrivileged(cpu);
+  if (cpu.nonRoot) cpu.vmx!.io(s, cpu.reg16[4], 2, 0);
   cpu.portOut(cpu.reg16[4], 2, cpu.reg16[0]);
 };
 
@@ -254,11 +291,21 @@ export function registerSystem(t: TableBuilder): void {
   simple(0x132, 'rdmsr', rdmsr, SERIALIZING_CYCLES);
   simple(0x130, 'wrmsr', wrmsr, SERIALIZING_CYCLES);
   simple(0x10b, 'ud2', (cpu) => cpu.raise(Vector.UD));
-  t.op(0x109, { mnem: 'wbinvd', modrm: false, imm: Imm.None, h32: privileged, cycles: CACHE_FLUSH_CYCLES, noF3: true }); // F3 0F 09 is WBNOINVD
-  simple(0x108, 'invd', privileged, CACHE_FLUSH_CYCLES);
-  simple(0x106, 'clts', (cpu) => {
+  const wbinvd: Handler = (cpu, s) => {
     privileged(cpu);
-    cpu.cr0 &= ~8;
+    if (cpu.nonRoot) cpu.vmx!.simple(EXIT_WBINVD, s);
+  };
+  const invd: Handler = (cpu, s) => {
+    privileged(cpu);
+    if (cpu.nonRoot) cpu.vmx!.simple(EXIT_INVD, s); // unconditional
+  };
+  t.op(0x109, { mnem: 'wbinvd', modrm: false, imm: Imm.None, h32: wbinvd, cycles: CACHE_FLUSH_CYCLES, noF3: true }); // F3 0F 09 is WBNOINVD
+  simple(0x108, 'invd', invd, CACHE_FLUSH_CYCLES);
+  simple(0x106, 'clts', (cpu, s) => {
+    privileged(cpu);
+    // In a VMX guest CLTS follows CR0's guest/host mask: exit, leave TS alone, or clear it (SDM Vol. 3 25.1.3).
+    const v = cpu.cr0 & ~8;
+    cpu.cr0 = cpu.nonRoot ? cpu.vmx!.writeCr(s, 0, CrAccess.Clts, v) : v;
   });
   // MOV to/from control and debug registers: ModRM with the register form regardless of mod.
   // CR1 and CR5-CR7 do not exist: #UD at decode, before the privilege check (SDM Vol. 3 table 6-2).
@@ -286,11 +333,13 @@ export function registerSystem(t: TableBuilder): void {
     mnem: 'smsw',
     modrm: true,
     imm: Imm.None,
+    // SMSW reads CR0 through the VMX read shadow and never exits (SDM Vol. 3 25.3).
     h32: (cpu, s) => {
-      if (cpu.d.rm[s] !== RM_MEM) cpu.reg32[cpu.d.rm[s]] = cpu.cr0;
-      else setE16(cpu, s, cpu.cr0 & 0xffff);
+      const cr0 = cpu.nonRoot ? cpu.vmx!.readCr(-1, 0, cpu.cr0) : cpu.cr0;
+      if (cpu.d.rm[s] !== RM_MEM) cpu.reg32[cpu.d.rm[s]] = cr0;
+      else setE16(cpu, s, cr0 & 0xffff);
     },
-    h16: (cpu, s) => setE16(cpu, s, cpu.cr0 & 0xffff),
+    h16: (cpu, s) => setE16(cpu, s, (cpu.nonRoot ? cpu.vmx!.readCr(-1, 0, cpu.cr0) : cpu.cr0) & 0xffff),
   });
   t.groupEntry(0x101, 6, {
     mnem: 'lmsw',
@@ -300,12 +349,16 @@ export function registerSystem(t: TableBuilder): void {
     h32: (cpu, s) => {
       privileged(cpu);
       const v = getE16(cpu, s);
-      writeCr0(cpu, (cpu.cr0 & ~0xe) | (v & 0xf) | (cpu.cr0 & 1));
+      let cr0 = (cpu.cr0 & ~0xe) | (v & 0xf) | (cpu.cr0 & 1);
+      if (cpu.nonRoot) cr0 = cpu.vmx!.writeCr(s, 0, CrAccess.Lmsw, v & 0xffff);
+      writeCr0(cpu, cr0);
     },
   });
   t.groupEntry(0x101, 7, mem('invlpg', (cpu, s) => {
     privileged(cpu);
-    cpu.flushTlbPage(cpu.ea(s, 1, false));
+    const lin = cpu.ea(s, 1, false);
+    if (cpu.nonRoot) cpu.vmx!.invlpg(s, lin);
+    cpu.flushTlbPage(lin);
   }));
   // Group 6 (0F 00): SLDT, STR, LLDT, LTR.
   t.groupEntry(0x100, 0, {
@@ -313,6 +366,7 @@ export function registerSystem(t: TableBuilder): void {
     modrm: true,
     imm: Imm.None,
     h32: (cpu, s) => {
+      if (cpu.nonRoot) cpu.vmx!.descriptorTable(s, DtInstr.Sldt);
       if (cpu.d.rm[s] !== RM_MEM) cpu.reg32[cpu.d.rm[s]] = cpu.ldtSel;
       else setE16(cpu, s, cpu.ldtSel);
     },
@@ -322,6 +376,7 @@ export function registerSystem(t: TableBuilder): void {
     modrm: true,
     imm: Imm.None,
     h32: (cpu, s) => {
+      if (cpu.nonRoot) cpu.vmx!.descriptorTable(s, DtInstr.Str);
       if (cpu.d.rm[s] !== RM_MEM) cpu.reg32[cpu.d.rm[s]] = cpu.trSel;
       else setE16(cpu, s, cpu.trSel);
     },
@@ -332,6 +387,7 @@ export function registerSystem(t: TableBuilder): void {
     imm: Imm.None,
     h32: (cpu, s) => {
       privileged(cpu);
+      if (cpu.nonRoot) cpu.vmx!.descriptorTable(s, DtInstr.Lldt);
       loadLdt(cpu, getE16(cpu, s));
     },
   });
@@ -341,6 +397,7 @@ export function registerSystem(t: TableBuilder): void {
     imm: Imm.None,
     h32: (cpu, s) => {
       privileged(cpu);
+      if (cpu.nonRoot) cpu.vmx!.descriptorTable(s, DtInstr.Ltr);
       loadTaskRegister(cpu, getE16(cpu, s));
     },
   });
