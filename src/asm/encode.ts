@@ -53,6 +53,8 @@ function sizeFixedBy(ops: Evaluated[], idx: number, bits: number): boolean {
 
 interface MatchState {
   sizeMissing: boolean;
+  /** A memory operand's size keyword (or `far`) is one the form does not take: NASM's "mismatch in operand sizes". */
+  sizeMismatch: boolean;
 }
 
 function matchPattern(p: string, ops: Evaluated[], idx: number, st: MatchState): boolean {
@@ -82,6 +84,15 @@ function matchPattern(p: string, ops: Evaluated[], idx: number, st: MatchState):
       return o.k === 'mem' && !o.far;
     case 'm16':
       return o.k === 'mem' && !o.far && o.size === 16;
+    case 'mu':
+    case 'm128': {
+      // NASM's `mem` (VMXON ...) takes no size keyword at all, not even `qword`; `mem128` (INVEPT ...) takes
+      // none or `oword`. Any other size, or `far`, is a size mismatch rather than a wrong operand kind.
+      if (o.k !== 'mem') return false;
+      const ok = !o.far && (o.size === 0 || (p === 'm128' && o.size === 128));
+      if (!ok) st.sizeMismatch = true;
+      return ok;
+    }
     case 'mfar':
       return o.k === 'mem' && o.far;
     case 'ptr':
@@ -257,7 +268,7 @@ export function isPositionDependent(ins: Instruction): boolean {
 /** Chooses the form and emits bytes; `ctx.here` is where this copy of the instruction starts. */
 export function encodeEvaluated(ins: Instruction, ops: EvaluatedOperands, ctx: EvalContext): number[] {
   const forms = FORMS.get(ins.mnemonic) ?? [];
-  const st: MatchState = { sizeMissing: false };
+  const st: MatchState = { sizeMissing: false, sizeMismatch: false };
   for (const form of forms) {
     if (form.patterns.length !== ops.length) continue;
     if (!form.patterns.every((p, i) => matchPattern(p, ops, i, st))) continue;
@@ -265,6 +276,7 @@ export function encodeEvaluated(ins: Instruction, ops: EvaluatedOperands, ctx: E
     if (bytes) return bytes;
   }
   if (st.sizeMissing) fail('operation size not specified');
+  if (st.sizeMismatch) fail('mismatch in operand sizes');
   fail('invalid combination of opcode and operands');
 }
 

@@ -177,9 +177,11 @@ export const FORM_SOURCE: readonly string[] = [
   'lldt r16 m : 0f 00 /2', 'lldt m m : 0f 00 /2', 'ltr r16 m : 0f 00 /3', 'ltr m m : 0f 00 /3',
   'smsw r16 m : o16 0f 01 /4', 'smsw r32 m : o32 0f 01 /4', 'smsw m m : 0f 01 /4', 'lmsw r16 m : 0f 01 /6', 'lmsw m m : 0f 01 /6',
 
-  'vmxon m m : f3 0f c7 /6', 'vmclear m m : 66 0f c7 /6', 'vmptrld m m : 0f c7 /6', 'vmptrst m m : 0f c7 /7',
+  // VMX. The 66/F3 here are mandatory prefixes, literal bytes after any o16/a16/segment prefix (as NASM
+  // orders them), not an operand size: no o16/o32, so `o16 vmclear` is 66 66 0F C7 /6 like NASM's.
+  'vmxon mu m : f3 0f c7 /6', 'vmclear mu m : 66 0f c7 /6', 'vmptrld mu m : 0f c7 /6', 'vmptrst mu m : 0f c7 /7',
   'vmread rm32,r32 mr : 0f 78 /r', 'vmwrite r32,rm32 rm : 0f 79 /r',
-  'invept r32,m rm : 66 0f 38 80 /r', 'invvpid r32,m rm : 66 0f 38 81 /r',
+  'invept r32,m128 rm : 66 0f 38 80 /r', 'invvpid r32,m128 rm : 66 0f 38 81 /r',
 ];
 
 export type Code =

@@ -40,6 +40,25 @@ describe('assemble()', () => {
     expect(hex(r.bytes)).toBe('07');
   });
 
+  it('encodes VMX instructions as the SDM gives them, mandatory 66/F3 first and no operand-size 66', () => {
+    const cases: Array<[string, string]> = [
+      ['vmxon [eax]', 'f3 0f c7 30'], // F3 0F C7 /6, mod 00 rm eax
+      ['vmclear [ebx+8]', '66 0f c7 73 08'], // 66 0F C7 /6, mod 01 rm ebx, disp8
+      ['vmptrld [esp]', '0f c7 34 24'], // 0F C7 /6, rm 100 + SIB (base esp, no index)
+      ['vmptrst [0x1000]', '0f c7 3d 00 10 00 00'], // 0F C7 /7, mod 00 rm 101: disp32
+      ['vmread eax, ecx', '0f 78 c8'], // 0F 78 /r: rm = eax (destination), reg = ecx (field)
+      ['vmwrite ecx, [esi+edi*4+0x100]', '0f 79 8c be 00 01 00 00'], // reg = ecx, SIB ss 10 index edi base esi
+      ['vmlaunch', '0f 01 c2'],
+      ['vmresume', '0f 01 c3'],
+      ['vmxoff', '0f 01 c4'],
+      ['vmcall', '0f 01 c1'],
+      ['invept edx, [eax]', '66 0f 38 80 10'],
+      ['invvpid ebx, oword [ebp-4]', '66 0f 38 81 5d fc'],
+      ['o16 vmclear [eax]', '66 66 0f c7 30'], // o16 is its own prefix, before the mandatory 66
+    ];
+    for (const [src, bytes] of cases) expect([src, hex(asm(`bits 32\n${src}`).bytes)]).toEqual([src, bytes.replace(/ /g, '')]);
+  });
+
   it('assembleFile reads from disk and resolves includes next to the file', () => {
     const root = resolve(import.meta.dirname, '../..');
     const r = assembleFile(join(root, 'test/fixtures/asm/preprocessor.asm'));
@@ -74,6 +93,9 @@ describe('error messages', () => {
     ['%bogus', "guests/x.asm:1: unknown preprocessor directive '%bogus'"],
     ['mov eax, 1 / 0', 'guests/x.asm:1: division by zero'],
     ['align 3', 'guests/x.asm:1: alignment 3 is not a power of two'],
+    ['vmxon qword [eax]', 'guests/x.asm:1: mismatch in operand sizes'],
+    ['invept eax, dword [ebx]', 'guests/x.asm:1: mismatch in operand sizes'],
+    ['invept eax, ebx', 'guests/x.asm:1: invalid combination of opcode and operands'],
   ])('%s', (src, message) => {
     expect(messages(src)).toContain(message);
   });

@@ -1,11 +1,12 @@
 // Test helper: assembles a file with both our assembler and the installed nasm (`-f bin`) and
-// describes the first differences with the source lines that produced them. Used by *.test.ts only.
+// describes the first differences with the source lines that produced them, or checks that both reject
+// a snippet with the same error. Used by *.test.ts only.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { assembleFile } from '../../src/asm/index.js';
+import { assemble, assembleFile } from '../../src/asm/index.js';
 
 export function findNasm(): string | null {
   for (const candidate of [process.env.NASM, 'nasm', '/usr/bin/nasm']) {
@@ -74,4 +75,23 @@ export function compareWithNasm(nasm: string, path: string, includePaths: string
     lines.push(`  first difference at offset 0x${i.toString(16)}: ours ${hex(a.slice(i, i + 16))} / nasm ${hex(b.slice(i, i + 16))}`);
   }
   return { ok: false, report: lines.join('\n') };
+}
+
+/** Both assemblers must reject `source` (a `bits 32` snippet), with the same first error message. */
+export function compareRejectionWithNasm(nasm: string, source: string): Comparison {
+  const dir = mkdtempSync(join(tmpdir(), 'exitless-nasm-'));
+  try {
+    const path = join(dir, 'in.asm');
+    writeFileSync(path, source);
+    const theirs = runNasm(nasm, path);
+    const ours = assemble(source, { fileName: path });
+    const want = /error: (.*)/.exec(theirs.stderr)?.[1]?.trim();
+    const got = ours.errors[0]?.message;
+    if (theirs.bytes) return { ok: false, report: `nasm accepts ${JSON.stringify(source)}: ${hex(theirs.bytes)}` };
+    if (ours.ok) return { ok: false, report: `we accept ${JSON.stringify(source)} (nasm: ${want}): ${hex(ours.bytes)}` };
+    if (got !== want) return { ok: false, report: `${JSON.stringify(source)}: ours '${got}', nasm '${want}'` };
+    return { ok: true, report: '' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,10 +1,10 @@
 // Byte-for-byte comparison against nasm 2.16 (`-f bin`) for every fixture in test/fixtures/asm and
-// every guest kernel in guests/. Skips loudly when nasm is not installed.
+// every guest kernel in guests/, and operands nasm rejects. Skips loudly when nasm is not installed.
 
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareWithNasm, findNasm } from './nasm-compare.js';
+import { compareRejectionWithNasm, compareWithNasm, findNasm } from './nasm-compare.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const nasm = findNasm();
@@ -42,6 +42,28 @@ describe.each([
   it.each(files.map((f) => [f.slice(root.length + 1), f]))('%s', (_name, file) => {
     const r = compareWithNasm(nasm, file);
     if (!r.ok) console.error(r.report);
+    expect(r.report).toBe('');
+  });
+});
+
+// NASM's VMX templates are `mem` (no size keyword at all, not even qword), `mem128` and rm32/reg32.
+const rejected = [
+  'vmxon qword [eax]', 'vmxon dword [eax]', 'vmxon oword [eax]', 'vmxon far [eax]', 'vmxon eax',
+  'vmclear qword [eax]', 'vmclear eax', 'vmptrld qword [eax]', 'vmptrld byte [eax]', 'vmptrst qword [eax]', 'vmptrst ecx',
+  'vmread qword [eax], ebx', 'vmread word [eax], ebx', 'vmread ax, bx', 'vmread eax, [ebx]', 'vmread eax, 1',
+  'vmwrite ebx, qword [eax]', 'vmwrite ebx, word [eax]', 'vmwrite [eax], ebx', 'vmwrite bx, ax',
+  'invept eax, qword [ebx]', 'invept eax, dword [ebx]', 'invept eax, tword [ebx]', 'invept eax, far [ebx]',
+  'invept eax, ebx', 'invept ax, [ebx]', 'invept [ebx], eax', 'invvpid eax, qword [ebx]', 'invvpid eax, ebx',
+  'vmlaunch eax', 'vmcall 1',
+];
+
+describe('operands nasm rejects are rejected with its message', () => {
+  if (!nasm) {
+    it.skip('nasm not installed', () => {});
+    return;
+  }
+  it.each(rejected)('%s', (line) => {
+    const r = compareRejectionWithNasm(nasm, `bits 32\n${line}\n`);
     expect(r.report).toBe('');
   });
 });
