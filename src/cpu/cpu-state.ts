@@ -107,6 +107,8 @@ export abstract class CpuState {
   // --- Control registers ---
   cr0 = 0x60000010;
   cr2 = 0;
+  /** CR2 before the last #PF wrote it (restored when the #PF causes a VM exit instead). */
+  cr2Before = 0;
   cr3 = 0;
   cr4 = 0;
   dr6 = 0xffff0ff0;
@@ -123,6 +125,8 @@ export abstract class CpuState {
   cycles = 0;
   budget = 0;
   protected slice = 0;
+  /** True inside run()'s slices: charge() then counts toward the clock (else callers advance the scheduler). */
+  inSlice = false;
   /** Cycles charged beyond one per instruction in this slice (instruction classes, REP iterations). */
   protected extra = 0;
   halted = false;

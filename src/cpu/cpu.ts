@@ -147,7 +147,9 @@ export class Cpu extends CpuState {
   private runSlice(n: number, f: () => void): boolean {
     this.slice = this.budget = n | 0;
     this.extra = 0;
+    this.inSlice = true;
     const ok = this.guard(f);
+    this.inSlice = false;
     const used = this.slice - this.budget;
     this.cycles += used;
     this.retired += used - this.extra;
@@ -225,6 +227,14 @@ export class Cpu extends CpuState {
         prev = s = 0;
       }
     }
+  }
+
+  /**
+   * Whether a halted CPU can still be woken by an interrupt: RFLAGS.IF, or in a VMX guest whatever its
+   * controls make a wake-up event (external-interrupt exiting, the preemption timer; SDM Vol. 3 26.7).
+   */
+  interruptible(): boolean {
+    return this.nonRoot ? this.vmx!.wakeable() : (this.flags & Flag.IF) !== 0;
   }
 
   /** Decodes without executing or caching (debugger, iced-x86 oracle). Returns null for #UD. */

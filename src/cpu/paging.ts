@@ -98,6 +98,7 @@ function checkAccess(cpu: Cpu, lin: number, write: boolean, user: boolean, wp: b
 }
 
 function pageFault(cpu: Cpu, lin: number, write: boolean, bits: number): never {
+  cpu.cr2Before = cpu.cr2; // a #PF that causes a VM exit leaves CR2 unchanged (SDM Vol. 3 28.1)
   cpu.cr2 = lin | 0;
   let code = bits;
   if (write) code |= PF_W;

@@ -33,6 +33,7 @@ export const NIC_PCI_DEVICE = 3;
 /** The local APIC's reset base (IA32_APIC_BASE, devices.md 6.4). */
 export const LAPIC_BASE = 0xfee00000;
 import { Pit8254 } from '../devices/pit-8254.js';
+import { Vmx } from '../vmx/vmx-unit.js';
 import { PortSink } from '../devices/port-sink.js';
 import { Uart16550 } from '../devices/uart-16550.js';
 import { type MultibootLoadResult, type MultibootOptions, loadMultiboot } from './multiboot.js';
@@ -72,6 +73,8 @@ export interface MachineCpu {
   breakLoop?(): void;
   /** EFLAGS; the board reads IF (bit 9) to tell a dead halt from a wait for a timer. */
   readonly flags: number;
+  /** Whether a halted CPU can be woken by an interrupt (IF, or a VMX guest's exit controls); default: IF. */
+  interruptible?(): boolean;
   readonly instructions: number;
   enterMultibootState(entry: number, mbiAddress: number): void;
   run(untilCycle: number): CpuStop;
@@ -132,6 +135,8 @@ export class Machine {
   readonly post = new PortSink('post', 1);
   readonly bochsShutdown = new PortSink('bochs-shutdown', 1);
   readonly cpu: MachineCpu;
+  /** The CPU's VMX unit (null with a fake CPU from cpuFactory). */
+  readonly vmx: Vmx | null;
   /** The value the guest wrote to isa-debug-exit, or null. */
   exitValue: number | null = null;
   private serialChunks: string[] = [];
@@ -176,6 +181,8 @@ export class Machine {
     const deps: CpuDependencies = { memory: this.memory, ports, scheduler: this.scheduler, logger: this.logger };
     const cpu = config.cpuFactory ? config.cpuFactory(deps) : new Cpu(deps);
     this.cpu = cpu;
+    // The processor has VMX (CPUID.1:ECX.VMX, the IA32_VMX_* MSRs, the VMX instructions).
+    this.vmx = cpu instanceof Cpu ? Vmx.install(cpu) : null;
 
     // The local APIC: xAPIC page at its reset base, x2APIC and TSC-deadline MSRs, and the router that
     // passes the 8259s through while the APIC allows it. CPUID reports what is wired.

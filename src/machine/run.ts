@@ -92,9 +92,10 @@ export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycle
     }
     if (why === 'halt') {
       // HLT: with IF=0 or no timer armed nothing can ever wake the CPU; otherwise skip to the next event.
-      if (machine.intc.hasInterrupt() && (cpu.flags & EFLAGS_IF) !== 0) continue;
+      const interruptible = cpu.interruptible ? cpu.interruptible() : (cpu.flags & EFLAGS_IF) !== 0;
+      if (machine.intc.hasInterrupt() && interruptible) continue;
       const next = scheduler.nextDeadline();
-      if ((cpu.flags & EFLAGS_IF) === 0 || next === Infinity) {
+      if (!interruptible || next === Infinity) {
         stop = 'halted';
         break;
       }
