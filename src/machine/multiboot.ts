@@ -36,6 +36,8 @@ export interface MultibootModule {
 export interface MultibootOptions {
   cmdline?: string;
   modules?: readonly MultibootModule[];
+  /** The RAM the kernel may use and the memory map reports (a VM's guest RAM); default all of `memory`. */
+  ramBytes?: number;
 }
 
 export interface LoadedRange {
@@ -70,7 +72,7 @@ function overlaps(a: number, aBytes: number, ranges: readonly LoadedRange[]): bo
 export function loadMultiboot(image: Uint8Array, memory: PhysicalMemory, options: MultibootOptions = {}): MultibootLoadResult {
   const parsed = parseKernelImage(image);
   if (!parsed.ok) return parsed;
-  const ram = memory.ramBytes;
+  const ram = Math.min(options.ramBytes ?? memory.ramBytes, memory.ramBytes);
   const ramName = formatRamSize(ram);
   const ranges: LoadedRange[] = [];
   for (const s of parsed.segments) {
