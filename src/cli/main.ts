@@ -47,7 +47,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
           .option('frame-size', { type: 'string', describe: 'stream data frame / rr request size, 60-1514 bytes' })
           .option('window', { type: 'string', describe: 'stream: frames in flight before an ack (default 64)' })
           .option('itr', { type: 'string', describe: 'the guest NIC driver\'s ITR (256 ns units), passed as itr=N' })
-          .option('seed', { type: 'string', describe: 'seed of the link peer payloads (default 1)' }),
+          .option('seed', { type: 'string', describe: 'seed of the link peer payloads (default 1)' })
+          .option('mode', { type: 'string', describe: 'bare (default): the guest owns the board | trap: in a VM under the TypeScript hypervisor' }),
       (args) => {
         action = () =>
           runCommand(
@@ -69,6 +70,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
             window: args.window,
             itr: args.itr,
             seed: args.seed,
+            mode: args.mode,
           },
           io,
         );

@@ -29,6 +29,8 @@ export interface RunArgs {
   window?: string;
   itr?: string;
   seed?: string;
+  /** bare | trap (machine/run.ts RunMode). */
+  mode?: string;
 }
 
 /** Exit code for usage errors, unreadable files and refused images. */
@@ -63,6 +65,9 @@ export function exitCodeOf(result: RunResult): number {
       return EXIT_USAGE;
     case 'max-cycles':
       return EXIT_TIMEOUT;
+    case 'entry-failure':
+    case 'unhandled-exit':
+      return 1; // the VM could not go on (the message names why)
     default:
       return 0; // halt, or shutdown (triple fault) with -no-reboot: QEMU exits 0
   }
@@ -92,6 +97,10 @@ function runWith(args: RunArgs, io: CliIo, closers: (() => void)[]): number {
     return fail(`run: two images given (${args.image} and -kernel ${args.kernel})`);
   }
   const options: RunOptions = { noReboot: args.noReboot === true };
+  if (args.mode !== undefined) {
+    if (args.mode !== 'bare' && args.mode !== 'trap') return fail(`--mode: '${args.mode}' is not bare or trap`);
+    options.mode = args.mode;
+  }
   if (args.m !== undefined) {
     const size = parseMemorySize(args.m);
     if (!size.ok) return fail(size.error);
@@ -175,6 +184,13 @@ function runWith(args: RunArgs, io: CliIo, closers: (() => void)[]): number {
   if (result.stop === 'load-error') return fail(`${path}: ${result.error}`);
   for (const w of result.warnings ?? []) io.stderr(`exitless: warning: ${w}\n`);
   if (result.stop === 'max-cycles') io.stderr(`exitless: stopped after ${result.cycles} cycles (--max-cycles)\n`);
+  if (result.stop === 'entry-failure' || result.stop === 'unhandled-exit') io.stderr(`exitless: ${result.error}\n`);
+  if (result.vm !== undefined) {
+    // Like kvm_stat: the VM's exits by reason, on stderr so that the guest's serial output stays as on bare metal.
+    const exits = Object.entries(result.vm.exits).sort((a, b) => b[1] - a[1]);
+    const total = exits.reduce((n, [, c]) => n + c, 0);
+    io.stderr(`exitless: ${total} VM exits in ${result.cycles.toLocaleString('en-US')} simulated cycles: ${exits.map(([r, c]) => `${r} ${c}`).join(', ') || 'none'}\n`);
+  }
   if (result.net !== undefined) {
     const busy = result.cycles > 0 ? (100 * (result.cycles - (result.idleCycles ?? 0))) / result.cycles : 0;
     const lines = [...result.net.lines, `CPU busy ${busy.toFixed(1)}% of ${result.cycles.toLocaleString('en-US')} simulated cycles (bare metal)`];

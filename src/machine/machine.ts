@@ -143,20 +143,18 @@ export class Machine {
   private serialPending = '';
   private serialBytes = 0;
   private readonly serialLogLimit: number;
+  private readonly serialSink: ((byte: number) => void) | undefined;
 
   constructor(config: MachineConfig = {}) {
     this.memory = new PhysicalMemory(config.memoryBytes ?? DEFAULT_MEMORY_BYTES);
     this.scheduler = new Scheduler(config.frequencyHz ?? DEFAULT_FREQUENCY_HZ);
     this.logger = config.logger ?? NULL_LOGGER;
     this.serialLogLimit = config.serialLogLimit ?? DEFAULT_SERIAL_LOG_LIMIT;
-    const serialSink = config.serial;
+    this.serialSink = config.serial;
     this.uart = new Uart16550({
       name: 'com1',
       irq: this.pic.line(IRQ_COM1),
-      sink: (byte) => {
-        this.recordSerial(byte);
-        serialSink?.(byte);
-      },
+      sink: (byte) => this.serialOut(byte),
     });
     this.pit = new Pit8254(this.scheduler, this.pic.line(IRQ_PIT));
     this.debugExit = new DebugExit((value) => this.onDebugExit(value));
@@ -234,6 +232,20 @@ export class Machine {
     }
     if (this.serialChunks.length > 1) this.serialChunks = [this.serialChunks.join('')];
     return this.serialChunks[0] ?? '';
+  }
+
+  /**
+   * A byte leaves the serial port the user sees: the board's COM1, or a VM's emulated COM1 (hypervisor/), so that
+   * a guest prints the same under a hypervisor as on the bare board.
+   */
+  serialOut(byte: number): void {
+    this.recordSerial(byte);
+    this.serialSink?.(byte);
+  }
+
+  /** The run ends with this isa-debug-exit value (the board's port, or a VM's emulated one). */
+  debugExitWritten(value: number): void {
+    this.onDebugExit(value);
   }
 
   private recordSerial(byte: number): void {

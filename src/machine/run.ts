@@ -4,7 +4,12 @@
 import type { Logger } from '../core/tracer.js';
 import { debugExitStatus } from '../devices/debug-exit.js';
 import { type NetOptions, type NetResult, attachPeer } from './network.js';
-import { Machine, type MachineConfig } from './machine.js';
+import { DEFAULT_MEMORY_BYTES, Machine, type MachineConfig } from './machine.js';
+import { Cpu } from '../cpu/cpu.js';
+import { HOST_RESERVE_BYTES, Vm, type VmRunResult } from '../hypervisor/vm.js';
+
+/** How the guest runs: on the bare board, or in a VM under the hypervisor written in TypeScript (DESIGN.md modes). */
+export type RunMode = 'bare' | 'trap';
 
 export interface RunOptions {
   memoryBytes?: number;
@@ -17,11 +22,13 @@ export interface RunOptions {
   noReboot?: boolean;
   /** A link peer on the NIC's wire (stream or request/response workload). */
   net?: NetOptions;
+  /** bare (default): the guest owns the board; trap: the guest runs in a VM behind VM exits. */
+  mode?: RunMode;
   /** Board options beyond the common ones (CPU factory for tests, clock frequency). */
   machine?: Pick<MachineConfig, 'cpuFactory' | 'frequencyHz' | 'serialLogLimit'>;
 }
 
-export type RunStop = 'debug-exit' | 'shutdown' | 'halted' | 'max-cycles' | 'load-error';
+export type RunStop = 'debug-exit' | 'shutdown' | 'halted' | 'max-cycles' | 'load-error' | 'entry-failure' | 'unhandled-exit';
 
 export interface RunResult {
   serial: string;
@@ -39,6 +46,8 @@ export interface RunResult {
   idleCycles?: number;
   /** The link peer's report, when RunOptions.net attached one. */
   net?: NetResult;
+  /** Under a hypervisor: its exits by reason, entries, and handler cycles. */
+  vm?: VmRunResult;
 }
 
 /** EFLAGS.IF (SDM Vol. 1 3.4.3). */
@@ -46,6 +55,7 @@ const EFLAGS_IF = 1 << 9;
 
 /** Loads `image` as a multiboot kernel on a fresh machine and runs it (see RunResult.stop for why it ended). */
 export function runImage(image: Uint8Array, options: RunOptions = {}): RunResult {
+  if (options.mode === 'trap') return runInVm(image, options);
   const machine = new Machine({
     memoryBytes: options.memoryBytes,
     serial: options.serial,
@@ -122,5 +132,56 @@ export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycle
     idleCycles: idle,
   };
   if (bochs.length > 0) result.bochsShutdown = machine.bochsShutdown.collectedText();
+  return result;
+}
+
+/**
+ * Runs the image in a VM: the board has guest RAM plus the hypervisor's memory above it; the loader fills guest
+ * RAM and leaves the multiboot entry state in the CPU, which the hypervisor takes as the guest's initial state.
+ */
+function runInVm(image: Uint8Array, options: RunOptions): RunResult {
+  const guestRam = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  const machine = new Machine({
+    memoryBytes: Math.ceil(guestRam / 0x200000) * 0x200000 + HOST_RESERVE_BYTES,
+    serial: options.serial,
+    debugcon: options.debugcon,
+    logger: options.logger,
+    ...options.machine,
+  });
+  const fail = (error: string): RunResult => ({ serial: '', exitStatus: null, exitValue: null, stop: 'load-error', error, cycles: 0, instructions: 0 });
+  const loaded = machine.loadMultiboot(image, { cmdline: options.cmdline, modules: options.modules, ramBytes: guestRam });
+  if (!loaded.ok) return fail(loaded.error);
+  const cpu = machine.cpu;
+  if (!(cpu instanceof Cpu) || machine.vmx === null) return fail('--mode trap needs the CPU with VMX');
+  const debugcon = options.debugcon;
+  const vm = new Vm({
+    cpu,
+    vmx: machine.vmx,
+    scheduler: machine.scheduler,
+    logger: machine.logger,
+    guestRamBytes: guestRam,
+    sinks: {
+      serial: (byte) => machine.serialOut(byte),
+      debugExit: (value) => machine.debugExitWritten(value),
+      debugcon: (byte) => debugcon?.(byte),
+    },
+    exited: () => machine.exitValue !== null,
+  });
+  const r = vm.run(options.maxCycles ?? Infinity);
+  const exitValue = machine.exitValue;
+  const result: RunResult = {
+    serial: machine.serialText(),
+    exitStatus: exitValue === null ? null : debugExitStatus(exitValue),
+    exitValue,
+    stop: r.stop,
+    cycles: machine.scheduler.now,
+    instructions: cpu.instructions,
+    vm: r,
+  };
+  if (r.message !== undefined && (r.stop === 'entry-failure' || r.stop === 'unhandled-exit')) result.error = r.message;
+  if (loaded.warnings.length > 0) result.warnings = loaded.warnings;
+  if (r.stop === 'shutdown' && machine.logger.enabled('cpu_reset')) {
+    machine.logger.log('cpu_reset', `Triple fault in the VM (exit TRIPLE_FAULT)\n${vm.dump()}`);
+  }
   return result;
 }
