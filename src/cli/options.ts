@@ -31,6 +31,7 @@ export const LOG_ITEMS: readonly { item: LogItem; help: string }[] = [
   { item: 'cpu_reset', help: 'show CPU state before CPU resets (triple fault)' },
   { item: 'unimp', help: 'log unimplemented functionality' },
   { item: 'guest_errors', help: 'log when the guest OS does something invalid (eg accessing a non-existent register)' },
+  { item: 'vmexit', help: 'log every VM exit as KVM traces it (kvm_exit: reason, rip, info1, info2, intr_info, error_code)' },
 ];
 
 export function logItemsHelp(): string {

@@ -184,7 +184,9 @@ function runWith(args: RunArgs, io: CliIo, closers: (() => void)[]): number {
   if (result.stop === 'load-error') return fail(`${path}: ${result.error}`);
   for (const w of result.warnings ?? []) io.stderr(`exitless: warning: ${w}\n`);
   if (result.stop === 'max-cycles') io.stderr(`exitless: stopped after ${result.cycles} cycles (--max-cycles)\n`);
-  if (result.stop === 'entry-failure' || result.stop === 'unhandled-exit') io.stderr(`exitless: ${result.error}\n`);
+  if (result.stop === 'entry-failure' || result.stop === 'unhandled-exit') {
+    io.stderr(`exitless: ${result.error}\n${result.vm?.dump ?? ''}\n`);
+  }
   if (result.vm !== undefined) {
     // Like kvm_stat: the VM's exits by reason, on stderr so that the guest's serial output stays as on bare metal.
     const exits = Object.entries(result.vm.exits).sort((a, b) => b[1] - a[1]);

@@ -2,7 +2,7 @@
 // Formatting and output belong to debug/ and cli/; here are only the event shapes.
 
 /** QEMU `-d` style log items that the machine emits. */
-export type LogItem = 'int' | 'cpu_reset' | 'guest_errors' | 'unimp' | 'exec' | 'cpu';
+export type LogItem = 'int' | 'cpu_reset' | 'guest_errors' | 'unimp' | 'exec' | 'cpu' | 'vmexit';
 
 export interface Logger {
   enabled(item: LogItem): boolean;

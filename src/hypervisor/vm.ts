@@ -53,6 +53,8 @@ export interface VmRunResult {
   entries: number;
   /** Cycles the hypervisor's handlers were charged (cost model). */
   handlerCycles: number;
+  /** The guest state and last exit, when the VM stopped on an entry failure or an unexpected exit. */
+  dump?: string;
 }
 
 export class Vm {
@@ -376,10 +378,12 @@ export class Vm {
         }
       }
     }
-    if ((stop === 'unhandled-exit' || stop === 'entry-failure') && this.logger.enabled('guest_errors')) {
-      this.logger.log('guest_errors', `${message}\n${this.dump()}`);
+    const result: VmRunResult = { stop, message, exits: Object.fromEntries(this.exitCounts), entries: this.entries, handlerCycles: this.handlerCharged };
+    if (stop === 'unhandled-exit' || stop === 'entry-failure') {
+      result.dump = this.dump();
+      if (this.logger.enabled('guest_errors')) this.logger.log('guest_errors', `${message}\n${result.dump}`);
     }
-    return { stop, message, exits: Object.fromEntries(this.exitCounts), entries: this.entries, handlerCycles: this.handlerCharged };
+    return result;
   }
 
   /** One exit through the handler table; an exit with no handler stops the VM (never a silent resume). */

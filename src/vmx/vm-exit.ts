@@ -85,13 +85,14 @@ export function vmExit(vmx: Vmx, reason: number): void {
   }
   vmx.spend(VM_EXIT_CYCLES);
   vmx.countExit(reason);
-  if (cpu.logger.enabled('int')) {
+  if (cpu.logger.enabled('vmexit')) {
+    // The kvm:kvm_exit tracepoint's fields and layout (ecosystem.md trace formats).
     const basic = reason & 0xffff;
+    const h = (n: number, w: number): string => (n >>> 0).toString(16).padStart(w, '0');
     cpu.logger.log(
-      'int',
-      `vmexit reason ${EXIT_REASON_NAMES[basic] ?? basic}${entryFailure ? ' FAILED_VMENTRY' : ''} rip 0x${(info.rip >>> 0).toString(16)} ` +
-        `info1 0x${(info.qualification >>> 0).toString(16).padStart(16, '0')} info2 0x${(info.guestPhysical >>> 0).toString(16).padStart(16, '0')} ` +
-        `intr_info 0x${(info.interruptionInfo >>> 0).toString(16).padStart(8, '0')} error_code 0x${(info.interruptionError >>> 0).toString(16).padStart(8, '0')}`,
+      'vmexit',
+      `kvm_exit: vcpu 0 reason ${EXIT_REASON_NAMES[basic] ?? basic}${entryFailure ? ' FAILED_VMENTRY' : ''} rip 0x${h(info.rip, 1)} ` +
+        `info1 0x${h(info.qualification, 16)} info2 0x${h(info.guestPhysical, 16)} intr_info 0x${h(info.interruptionInfo, 8)} error_code 0x${h(info.interruptionError, 8)}`,
     );
   }
   vmx.afterExit();

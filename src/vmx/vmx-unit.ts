@@ -344,6 +344,7 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
       return this.entryFailure(ExitReason.MsrLoading, failedMsr);
     }
     if (launch) v.launchState = LaunchState.Launched;
+    if (cpu.logger.enabled('vmexit')) cpu.logger.log('vmexit', `kvm_entry: vcpu 0, rip 0x${(cpu.eip >>> 0).toString(16)}`);
     this.enterNonRoot(v);
     injectEvent(this, v);
     return 0;
