@@ -45,28 +45,6 @@ export abstract class CpuState {
   /** Built by Cpu's constructor (they need the finished Cpu). */
   msr!: MsrFile;
 
-  // --- VMX (vmx/ installs these; null on a CPU without VMX) ---
-  vmx: VmxHooks | null = null;
-  /** In VMX non-root operation: the intercepts in `vmx` apply (one predictable branch on each hook). */
-  nonRoot = false;
-  /** Guest-physical translation (EPT) while in non-root operation with EPT enabled, else null. */
-  gpa: GuestPhysical | null = null;
-  /** Added to the TSC the guest reads (VMCS TSC offset with "use TSC offsetting"); 0 in root operation. */
-  guestTscOffset = 0;
-  /** Run one instruction per loop iteration and call vmx.afterStep (monitor trap flag). */
-  stepping = false;
-  /** CR4 bits MOV to CR4 accepts: PSE, plus VMXE when the board gives the CPU VMX. */
-  cr4Supported = 1 << 4;
-  /** CR0/CR4 bits that must stay 1 (IA32_VMX_CR*_FIXED0 in VMX operation; 0 outside it). */
-  cr0Fixed0 = 0;
-  cr4Fixed0 = 0;
-  /** The event being delivered (interruption-information format), for IDT-vectoring information; 0 when none. */
-  delivering = 0;
-  deliveringError = 0;
-  /** An NMI is latched (raiseNmi) / NMIs are blocked until the next IRET (SDM Vol. 3 6.7.1). */
-  nmiPending = false;
-  nmiBlocked = false;
-
   // --- General registers (typed views of one buffer) ---
   readonly reg32 = new Int32Array(8);
   readonly reg16 = new Uint16Array(this.reg32.buffer);
@@ -107,8 +85,6 @@ export abstract class CpuState {
   // --- Control registers ---
   cr0 = 0x60000010;
   cr2 = 0;
-  /** CR2 before the last #PF wrote it (restored when the #PF causes a VM exit instead). */
-  cr2Before = 0;
   cr3 = 0;
   cr4 = 0;
   dr6 = 0xffff0ff0;
@@ -125,8 +101,6 @@ export abstract class CpuState {
   cycles = 0;
   budget = 0;
   protected slice = 0;
-  /** True inside run()'s slices: charge() then counts toward the clock (else callers advance the scheduler). */
-  inSlice = false;
   /** Cycles charged beyond one per instruction in this slice (instruction classes, REP iterations). */
   protected extra = 0;
   halted = false;
@@ -161,6 +135,38 @@ export abstract class CpuState {
   /** Bumped by anything that may make a decoded or translated instruction stale (SMC, TLB, CS). */
   codeGen = 0;
   translator!: Translator | null;
+
+  // --- Cold state, declared after the hot fields so that those keep their in-object slots (V8) ---
+  // VMX (vmx/ installs these; null on a CPU without VMX).
+  vmx: VmxHooks | null = null;
+  /** In VMX non-root operation: the intercepts in `vmx` apply (one predictable branch on each hook). */
+  nonRoot = false;
+  /** Guest-physical translation (EPT) while in non-root operation with EPT enabled, else null. */
+  gpa: GuestPhysical | null = null;
+  /** Added to the TSC the guest reads (VMCS TSC offset with "use TSC offsetting"); 0 in root operation. */
+  guestTscOffset = 0;
+  /** Run one instruction per loop iteration and call vmx.afterStep (monitor trap flag). */
+  stepping = false;
+  /** CR4 bits MOV to CR4 accepts: PSE, plus VMXE when the board gives the CPU VMX. */
+  cr4Supported = 1 << 4;
+  /** CR0/CR4 bits that must stay 1 (IA32_VMX_CR*_FIXED0 in VMX operation; 0 outside it). */
+  cr0Fixed0 = 0;
+  cr4Fixed0 = 0;
+  /** The event being delivered (interruption-information format), for IDT-vectoring information; 0 when none. */
+  delivering = 0;
+  deliveringError = 0;
+  /** The length of the INT n / INT3 / INTO / INT1 being delivered (VM-exit instruction length), else 0. */
+  deliveringLength = 0;
+  /** An NMI is latched (raiseNmi) / NMIs are blocked until the next IRET (SDM Vol. 3 6.7.1). */
+  nmiPending = false;
+  nmiBlocked = false;
+
+  /** True inside run()'s slices: charge() then counts toward the clock (else callers advance the scheduler). */
+  inSlice = false;
+  /** CR2 before the last #PF wrote it (restored when the #PF causes a VM exit instead). */
+  cr2Before = 0;
+  /** Set by a VM exit to a host written in TypeScript: run() returns 'vmexit' at the next boundary. */
+  exitToApi = false;
 
   constructor(options: CpuOptions) {
     this.memory = options.memory;
@@ -526,9 +532,6 @@ export abstract class CpuState {
     this.stopRequested = true;
     this.breakLoop();
   }
-
-  /** Set by a VM exit to a host written in TypeScript: run() returns 'vmexit' at the next boundary. */
-  exitToApi = false;
 
   /** The NMI pin (SDM Vol. 3 6.7): latched, taken at the next instruction boundary unless blocked. */
   raiseNmi(): void {

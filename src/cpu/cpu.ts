@@ -52,6 +52,12 @@ export class Cpu extends CpuState {
     this.halted = false;
     this.shutdown = false;
     this.shadow = 0;
+    this.nmiPending = this.nmiBlocked = false;
+    this.nonRoot = this.stepping = false;
+    this.gpa = null;
+    this.guestTscOffset = this.cr0Fixed0 = this.cr4Fixed0 = 0;
+    this.delivering = 0;
+    this.vmx?.reset();
     this.flushTlb();
   }
 
@@ -102,6 +108,7 @@ export class Cpu extends CpuState {
         sched.now = this.cycles;
         this.instrEip = this.eip;
         this.runSlice(0, () => deliverEvent(this, Vector.NMI, EventKind.Nmi, false, 0));
+        if (this.stepping && this.nonRoot) this.vmx!.afterStep(); // MTF: after the delivery (SDM Vol. 3 26.5.2)
         continue;
       }
       // Event window at the instruction boundary (SDM Vol. 3 6.9): external interrupts when IF=1 and
@@ -112,6 +119,7 @@ export class Cpu extends CpuState {
         const vector = this.intc.acknowledge();
         this.instrEip = this.eip; // a delivery fault returns here
         this.runSlice(0, () => deliverEvent(this, vector, EventKind.External, false, 0));
+        if (this.stepping && this.nonRoot) this.vmx!.afterStep(); // MTF: after the delivery (SDM Vol. 3 26.5.2)
         continue;
       }
       if (this.halted) return this.leave('halt');

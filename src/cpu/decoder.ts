@@ -224,7 +224,9 @@ export function decode(
     if ('group' in entrySlot) {
       imm = entrySlot.imm;
       let e: OpEntry | null | undefined;
-      if (mod === 3 && entrySlot.reg3 !== undefined) e = entrySlot.reg3.get(m);
+      // mod = 3: a whole-ModRM entry (0F 01 C1 VMCALL...) if there is one, else the ModRM.reg entry, whose form
+      // decides whether a register operand is valid (SMSW r32 / LMSW r16 are 0F 01 E0+r / F0+r).
+      if (mod === 3 && entrySlot.reg3 !== undefined) e = entrySlot.reg3.get(m) ?? entrySlot.group[reg];
       else e = entrySlot.group[reg];
       if (e === null || e === undefined) return invalid(d, slot, pos, info);
       entry = e;

@@ -63,6 +63,7 @@ export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError
   if (cpu.nonRoot) cpu.vmx!.event(vector, kind as number, hasError, error);
   cpu.delivering = (vector | (kind << 8) | (hasError ? 0x800 : 0) | 0x80000000) | 0;
   cpu.deliveringError = error;
+  cpu.deliveringLength = software || kind === EventKind.PrivilegedSoftware ? (cpu.eip - cpu.instrEip) | 0 : 0;
   cpu.charge(EVENT_DELIVERY_CYCLES);
   if (cpu.logger.enabled('int')) logException(cpu, vector, error, hasError, software);
   const idtError = vector * 8 + 2 + ext;

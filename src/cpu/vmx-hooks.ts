@@ -87,6 +87,8 @@ export interface VmxHooks {
   event(vector: number, type: EventType, hasError: boolean, error: number): void;
   /** A triple fault in the guest: always exits (reason 2). */
   tripleFault(): void;
+  /** Processor reset (power-on): outside VMX operation, no current VMCS (SDM Vol. 3 table 10-1). */
+  reset(): void;
 }
 
 /** Guest-physical to host-physical translation in non-root operation with EPT (vmx/ept.ts behind it). */

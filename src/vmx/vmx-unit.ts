@@ -453,11 +453,18 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
     return Math.max(0, this.timerValue - ticks);
   }
 
-  /** Charges cycles to the simulated clock, inside or outside Cpu.run. */
+  /**
+   * Charges cycles to the simulated clock, inside or outside Cpu.run. Between slices the CPU's clock is
+   * `cycles` (Cpu.run copies it to the scheduler when it returns), so both move together.
+   */
   spend(n: number): void {
     const cpu = this.cpu;
-    if (cpu.inSlice) cpu.charge(n);
-    else cpu.scheduler.now += n;
+    if (cpu.inSlice) {
+      cpu.charge(n);
+    } else {
+      cpu.cycles += n;
+      cpu.scheduler.now = cpu.cycles;
+    }
   }
 
   countExit(reason: number): void {
@@ -590,6 +597,18 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
     intercept.tripleFault(this);
   }
 
+  reset(): void {
+    if (this.timerDeadline !== Infinity) this.cpu.scheduler.cancel(this.timer);
+    this.timerDeadline = Infinity;
+    this.inVmx = false;
+    this.vmxonPointer = INVALID_POINTER;
+    this.current = null;
+    this.vmcsCache.clear();
+    this.hostIsApi = false;
+    this.pendingMtf = this.injecting = false;
+    this.ept.invalidate();
+  }
+
   // ------------------------------------------------------------------ the typed API (same operations)
 
   /** IA32_FEATURE_CONTROL as firmware leaves it for a VMM: locked, VMX outside SMX enabled. */
@@ -647,6 +666,9 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   private apiEnter(launch: boolean): VmxResult {
     if (!this.inVmx) return result(FAIL_INVALID, 'not in VMX operation (#UD)');
     this.hostIsApi = true;
+    // Outside Cpu.run the scheduler holds the time: the entry (its cost, the preemption timer's start, the TSC
+    // the guest reads) must count from it, not from where the CPU's clock stopped at the last exit.
+    this.cpu.cycles = this.cpu.scheduler.now;
     this.lastCheck = null;
     let r: number;
     try {
