@@ -129,12 +129,14 @@ export class Cpu extends CpuState {
       if (tf || hadShadow !== 0 || traceExec || this.stepping) {
         // -d exec: one line before every instruction (QEMU prints one per translated block).
         if (traceExec) this.logger.log('exec', `Trace 0: ${hex4(this.segSel[Seg.CS])}:${hex8(this.eip)} [${hex8(this.instructions)}]`);
-        // One instruction at a time: the shadow ends after it, and TF traps after it.
+        // One instruction at a time: the shadow ends after it, and TF traps after it. The shadow stays in effect
+        // while the instruction it covers runs (VMLAUNCH checks blocking by MOV SS; a VM exit saves it in the
+        // interruptibility state, SDM Vol. 3 28.3.4); shadows do not chain. A VM entry or exit set its own.
         this.eventDelivered = false;
-        this.shadow = 0;
+        const wasNonRoot = this.nonRoot;
         const ok = this.runSlice(1, this.execLoopBound);
         const newShadow = this.shadow;
-        if (hadShadow !== 0 && newShadow !== 0) this.shadow = 0; // shadows do not chain
+        if (hadShadow !== 0 && this.nonRoot === wasNonRoot) this.shadow = 0;
         if (ok && tf && !this.eventDelivered && !this.shutdown) {
           if (newShadow === 2 && hadShadow === 0) continue; // MOV SS delays the single-step trap
           this.dr6 |= 1 << 14; // DR6.BS

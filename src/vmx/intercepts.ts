@@ -16,10 +16,11 @@ const DF = 8;
 const NMI = 2;
 
 /** Exits for the instruction at slot s, fault-like: the saved RIP is the instruction's (SDM 27.2 / 28.3.3). */
-function exitForInstruction(vmx: Vmx, reason: number, s: number, qualification: number): never {
+function exitForInstruction(vmx: Vmx, reason: number, s: number, qualification: number, guestLinear = 0): never {
   const cpu = vmx.cpu;
   const info = vmx.exitInfo.reset(cpu.instrEip);
   info.qualification = qualification;
+  info.guestLinear = guestLinear;
   info.instructionLength = s >= 0 ? cpu.d.len[s] : 0;
   vmExit(vmx, reason);
   throw VMEXIT;
@@ -105,9 +106,9 @@ export function writeCr(vmx: Vmx, s: number, cr: number, access: CrAccess, value
     const m = vmx.cr0Mask & 0xf;
     const sh = vmx.cr0Shadow & 0xf;
     if (((m & 1) !== 0 && (src & 1) !== 0 && (sh & 1) === 0) || ((src ^ sh) & m & 0xe) !== 0) {
+      // A memory operand: bit 6, and its linear address in the guest-linear address field (SDM 28.2.1).
       const mem = cpu.d.rm[s] === RM_MEM;
-      if (mem) vmx.exitInfo.guestLinear = 0;
-      exitForInstruction(vmx, ExitReason.CrAccess, s, (CrAccess.Lmsw << 4) | (mem ? 1 << 6 : 0) | (src << 16));
+      exitForInstruction(vmx, ExitReason.CrAccess, s, (CrAccess.Lmsw << 4) | (mem ? 1 << 6 : 0) | (src << 16), mem ? cpu.ea(s, 2, false) : 0);
     }
     // LMSW writes bits 3:1 and can set (never clear) bit 0, for the guest-owned bits only.
     let v = (cpu.cr0 & ~(0xe & ~m)) | (src & 0xe & ~m);
@@ -227,10 +228,14 @@ export function tripleFault(vmx: Vmx): void {
   throw VMEXIT;
 }
 
-/** EPT violation (48) or misconfiguration (49): fault-like, or during event delivery (SDM 28.2.1). */
+/**
+ * EPT violation (48) or misconfiguration (49): fault-like (SDM 28.2.1). The saved RIP is instrEip also during
+ * event delivery: the instruction for an INT n / INT3 / INTO being delivered (so that re-injecting it with the
+ * exit's instruction length pushes the right return address), the return address for any other event.
+ */
 export function eptExit(vmx: Vmx, misconfig: boolean, qualification: number, gpa: number, lin: number): void {
   const cpu = vmx.cpu;
-  const info = vmx.exitInfo.reset(cpu.delivering !== 0 ? cpu.eip : cpu.instrEip);
+  const info = vmx.exitInfo.reset(cpu.instrEip);
   info.guestPhysical = gpa;
   if (!misconfig) {
     info.qualification = qualification;

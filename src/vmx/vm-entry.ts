@@ -6,7 +6,7 @@ import { Reg } from '../cpu/registers.js';
 import type { Cpu } from '../cpu/cpu.js';
 import { FAULT } from '../cpu/fault.js';
 import { deliverEvent, deliverPendingFault, type EventKind } from '../cpu/interrupts.js';
-import { ActivityState, EntryCtl, IntrInfo, IntrType, Interruptibility, Proc2 } from './controls.js';
+import { ActivityState, EntryCtl, IntrInfo, IntrType, Interruptibility, Proc, Proc2 } from './controls.js';
 import { GUEST_SEGMENT_FIELDS, VmcsField as F } from './vmcs-fields.js';
 import type { Vmcs } from './vmcs.js';
 import type { Vmx } from './vmx-unit.js';
@@ -96,11 +96,17 @@ export function injectEvent(vmx: Vmx, vmcs: Vmcs): boolean {
     deliverEvent(cpu, vector, KIND_OF_TYPE[type] as EventKind, hasError, error);
   } catch (e) {
     if (e !== FAULT) throw e;
-    cpu.eip = ret;
-    deliverPendingFault(cpu); // may throw VMEXIT (exception bitmap, triple fault)
+    // A fault during delivery is handled as if the event had occurred in the guest (SDM 27.6.1.2): it is
+    // subject to the exception bitmap (exiting with the injected event as IDT-vectoring information), and a
+    // fault is reported at the guest RIP, also for a software interrupt or exception (as for INT n itself).
+    vmx.injecting = false;
+    cpu.eip = rip;
+    deliverPendingFault(cpu); // may throw VMEXIT (exception bitmap, EPT, triple fault)
   } finally {
     vmx.injecting = false;
   }
+  // With the monitor trap flag an MTF VM exit is pending before the first instruction (SDM 26.5.2).
+  if ((vmx.proc & Proc.MonitorTrapFlag) !== 0) vmx.pendingMtf = true;
   return true;
 }
 

@@ -60,7 +60,10 @@ export function vmExit(vmx: Vmx, reason: number): void {
   const vectoring = info.vectoring && !entryFailure ? cpu.delivering : 0;
   vmcs.set(F.IdtVectoringInfo, vectoring);
   vmcs.set(F.IdtVectoringErrorCode, vectoring !== 0 && (vectoring & IntrInfo.ErrorCodeValid) !== 0 ? cpu.deliveringError : 0);
-  vmcs.set(F.ExitInstructionLength, info.instructionLength);
+  // An exit during delivery of a software interrupt or exception (types 4-6) reports that instruction's length,
+  // or the VM-entry instruction length for an injected one (SDM 28.2.4).
+  const vectoredType = (vectoring >>> 8) & 7;
+  vmcs.set(F.ExitInstructionLength, vectoring !== 0 && vectoredType >= 4 && vectoredType <= 6 ? cpu.deliveringLength : info.instructionLength);
   vmcs.set(F.ExitInstructionInfo, info.instructionInfo);
   cpu.delivering = 0;
   // An exit consumes the injected event (SDM 28.2.3 / 27.x: the valid bit of the entry field is cleared).
