@@ -4,7 +4,6 @@
 
 import { Reg } from '../cpu/registers.js';
 import { Seg } from '../cpu/decoder.js';
-import type { Cpu } from '../cpu/cpu.js';
 import { ActivityState, ExitCtl, IntrInfo, Interruptibility, Pin, EXIT_REASON_NAMES } from './controls.js';
 import { GUEST_SEGMENT_FIELDS, VmcsField as F } from './vmcs-fields.js';
 import type { Vmcs } from './vmcs.js';

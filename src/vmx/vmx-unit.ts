@@ -1,17 +1,14 @@
-// The VMX unit of one logical processor: VMX operation state, the VMX instructions (SDM Vol. 3 chapter 30) for
-// guest machine code and, through the same methods, the typed API a hypervisor in TypeScript uses. Entry and
-// exit steps are vm-entry.ts/vm-exit.ts', the non-root intercepts intercepts.ts', EPT ept.ts'.
+// The VMX unit of one logical processor: VMX operation state and the VMX operations (SDM Vol. 3 chapter 30),
+// which guest machine code reaches through vmx-instructions.ts and a hypervisor in TypeScript through the typed
+// API here: one implementation. Entry and exit steps are vm-entry.ts/vm-exit.ts', intercepts intercepts.ts'.
 
 import type { Cpu } from '../cpu/cpu.js';
-import { Reg } from '../cpu/registers.js';
-import { RM_MEM, NO_REG } from '../cpu/decoder.js';
-import { FAULT, VMEXIT } from '../cpu/fault.js';
+import { VMEXIT } from '../cpu/fault.js';
 import { Flag } from '../cpu/flags.js';
-import { Vector } from '../cpu/interrupts.js';
 import { CrAccess, DtInstr, VmxOp, type VmxHooks, type GuestPhysical } from '../cpu/vmx-hooks.js';
 import type { MsrDevice } from '../core/msr-bus.js';
 import type { Timer } from '../core/scheduler.js';
-import { CR0_FIXED0, CR0_FIXED1, CR4_FIXED0, CR4_FIXED1, CR4_VMXE, MSR_LIST_MAX, PREEMPTION_TIMER_RATE, VMCS_REVISION, capabilityMsr } from './capabilities.js';
+import { CR0_FIXED0, CR0_FIXED1, CR4_FIXED0, CR4_FIXED1, CR4_VMXE, PREEMPTION_TIMER_RATE, VMCS_REVISION, capabilityMsr } from './capabilities.js';
 import { ExitReason, Pin, Proc, VmxError, EXIT_REASON_ENTRY_FAILURE } from './controls.js';
 import { checkControls, checkGuestState, checkHostState } from './entry-checks.js';
 import { Ept, EptResult, eptPointerProblem } from './ept.js';
@@ -20,14 +17,16 @@ import { injectEvent, loadGuestState } from './vm-entry.js';
 import { LaunchState, Vmcs } from './vmcs.js';
 import { VmcsField as F } from './vmcs-fields.js';
 import * as intercept from './intercepts.js';
+import { executeVmxInstruction } from './vmx-instructions.js';
+import { loadMsrList, readMsrLo, storeMsrs, writeMsr } from './msr-areas.js';
 import { CONTROL_CHANGE_ENTRY_CYCLES, VM_ENTRY_CYCLES } from './cost-model.js';
 
 /** CPUID.1:ECX.VMX (SDM Vol. 2 CPUID). */
 export const LEAF1_ECX_VMX = 1 << 5;
 /** IA32_FEATURE_CONTROL bits (SDM Vol. 4): lock, VMX outside SMX. */
-const FEATURE_CONTROL_LOCK = 1;
-const FEATURE_CONTROL_VMX = 4;
-const INVALID_POINTER = -1;
+export const FEATURE_CONTROL_LOCK = 1;
+export const FEATURE_CONTROL_VMX = 4;
+export const INVALID_POINTER = -1;
 
 /**
  * The outcome of a VMX instruction as the typed API reports it: VMsucceed, VMfailInvalid, VMfailValid(error),
@@ -41,8 +40,8 @@ export interface VmxResult {
 }
 
 /** Internal result codes: 0 VMsucceed, -1 VMfailInvalid, n > 0 VMfailValid(n), ENTRY_FAILED. */
-const FAIL_INVALID = -1;
-const ENTRY_FAILED = -2;
+export const FAIL_INVALID = -1;
+export const ENTRY_FAILED = -2;
 
 export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   readonly name = 'vmx';
@@ -61,7 +60,7 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   entryFailures = 0;
   entries = 0;
   /** The VM entry in progress was requested through the TypeScript API: exits return from Cpu.run ('vmexit'). */
-  private hostIsApi = false;
+  hostIsApi = false;
 
   // Controls decoded once at VM entry (STYLE: the Bochs model).
   pin = 0;
@@ -95,8 +94,6 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   private controlsDirty = true;
   /** After translate(): whether the page may be written without another walk. */
   lastWritable = false;
-  /** Cycles charged outside Cpu.run (entries requested through the API). */
-  private readonly msrResult = new Int32Array(2);
 
   constructor(readonly cpu: Cpu) {
     this.ept = new Ept(cpu.memory);
@@ -135,105 +132,7 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   // ------------------------------------------------------------------ the instructions (VmxHooks)
 
   instruction(op: VmxOp, s: number): void {
-    const cpu = this.cpu;
-    if (op === VmxOp.Vmxon) {
-      if ((cpu.cr4 & CR4_VMXE) === 0) cpu.raise(Vector.UD);
-      if (cpu.nonRoot) intercept.vmxInstructionExit(this, s, ExitReason.Vmxon);
-    } else {
-      if (!this.inVmx) cpu.raise(Vector.UD);
-      if (cpu.nonRoot) intercept.vmxInstructionExit(this, s, VMX_EXIT_REASON[op]);
-    }
-    if (cpu.cpl !== 0) cpu.raise(Vector.GP, 0);
-    this.hostIsApi = false;
-    let r: number;
-    switch (op) {
-      case VmxOp.Vmxon: {
-        if (this.inVmx) {
-          r = VmxError.VmxonInRoot;
-          break;
-        }
-        const fc = cpu.msr.featureControl;
-        if ((fc & FEATURE_CONTROL_LOCK) === 0 || (fc & FEATURE_CONTROL_VMX) === 0) cpu.raise(Vector.GP, 0);
-        if (!fixedBitsHold(cpu.cr0, CR0_FIXED0, CR0_FIXED1) || !fixedBitsHold(cpu.cr4, CR4_FIXED0, CR4_FIXED1)) cpu.raise(Vector.GP, 0);
-        const lin = cpu.ea(s, 8, false);
-        r = this.vmxon(cpu.read32(lin), cpu.read32((lin + 4) | 0));
-        break;
-      }
-      case VmxOp.Vmxoff:
-        r = this.vmxoff();
-        break;
-      case VmxOp.Vmclear: {
-        const lin = cpu.ea(s, 8, false);
-        r = this.vmclear(cpu.read32(lin), cpu.read32((lin + 4) | 0));
-        break;
-      }
-      case VmxOp.Vmptrld: {
-        const lin = cpu.ea(s, 8, false);
-        r = this.vmptrld(cpu.read32(lin), cpu.read32((lin + 4) | 0));
-        break;
-      }
-      case VmxOp.Vmptrst: {
-        const lin = cpu.ea(s, 8, true);
-        const p = this.current === null ? INVALID_POINTER : this.current.address;
-        cpu.write32(lin, p);
-        cpu.write32((lin + 4) | 0, this.current === null ? -1 : 0);
-        r = 0;
-        break;
-      }
-      case VmxOp.Vmread: {
-        if (this.current === null) {
-          r = FAIL_INVALID;
-          break;
-        }
-        const d = cpu.d;
-        // Check a memory destination before reading the field (a #PF leaves no VMfail behind).
-        const dest = d.rm[s] === RM_MEM ? cpu.ea(s, 4, true) : 0;
-        r = this.current.vmread(cpu.reg32[d.reg[s]]);
-        if (r === 0) {
-          if (d.rm[s] === RM_MEM) cpu.write32(dest, this.current.readValue);
-          else cpu.reg32[d.rm[s]] = this.current.readValue;
-        }
-        break;
-      }
-      case VmxOp.Vmwrite: {
-        if (this.current === null) {
-          r = FAIL_INVALID;
-          break;
-        }
-        const d = cpu.d;
-        const value = d.rm[s] === RM_MEM ? cpu.read32(cpu.ea(s, 4, false)) : cpu.reg32[d.rm[s]];
-        r = this.vmwrite(cpu.reg32[d.reg[s]], value);
-        break;
-      }
-      case VmxOp.Vmlaunch:
-      case VmxOp.Vmresume:
-        r = this.enter(op === VmxOp.Vmlaunch);
-        if (r === 0 || r === ENTRY_FAILED) return; // the CPU now runs the guest, or the host at HOST_RIP
-        break;
-      case VmxOp.Vmcall:
-        r = VmxError.VmcallInRoot; // no dual-monitor treatment of SMM (SDM 30.3 VMCALL)
-        break;
-      case VmxOp.Invept: {
-        const lin = cpu.ea(s, 16, false);
-        r = this.invept(cpu.reg32[cpu.d.reg[s]], cpu.read32(lin), cpu.read32((lin + 4) | 0));
-        break;
-      }
-      default:
-        return cpu.raise(Vector.UD);
-    }
-    this.setResultFlags(r);
-  }
-
-  /** VMsucceed / VMfailInvalid / VMfailValid (SDM 30.2): CF, PF, AF, ZF, SF, OF. */
-  private setResultFlags(r: number): void {
-    const cpu = this.cpu;
-    let f = 0;
-    if (r === FAIL_INVALID || (r > 0 && this.current === null)) f = Flag.CF;
-    else if (r > 0) {
-      f = Flag.ZF;
-      this.current!.set(F.VmInstructionError, r);
-    }
-    cpu.setArith(f);
+    executeVmxInstruction(this, op, s);
   }
 
   // ------------------------------------------------------------------ operations (shared with the API)
@@ -316,7 +215,8 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
    * VMLAUNCH/VMRESUME after the common checks (SDM 30.3): the launch state, the control and host-state checks
    * (VMfailValid 7/8), then the guest-state checks (an entry-failure exit), loading and injection.
    */
-  private enter(launch: boolean): number {
+  /** VMLAUNCH/VMRESUME: 0 entered, FAIL_INVALID, n (VMfailValid), or ENTRY_FAILED (the host state is loaded). */
+  enter(launch: boolean): number {
     const cpu = this.cpu;
     const v = this.current;
     if (v === null) return FAIL_INVALID;
@@ -472,62 +372,27 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
     this.exitCounts[reason & 0xffff] += 1;
   }
 
-  // ------------------------------------------------------------------ MSR areas and MSR helpers
+  // ------------------------------------------------------------------ MSR areas (msr-areas.ts)
 
   readMsrLo(index: number): number {
-    this.cpu.msr.read(index);
-    return this.cpu.msr.lo;
+    return readMsrLo(this.cpu, index);
   }
 
-  /** A WRMSR on behalf of entry/exit; false when the CPU would raise #GP. */
   writeMsr(index: number, lo: number, hi = 0): boolean {
-    try {
-      this.cpu.msr.write(index, lo, hi);
-      return true;
-    } catch (e) {
-      if (e !== FAULT) throw e;
-      this.cpu.pendingVector = -1;
-      return false;
-    }
+    return writeMsr(this.cpu, index, lo, hi);
   }
 
-  /**
-   * The VM-entry / VM-exit MSR-load areas (SDM 27.4, 28.6): 16-byte entries (index, reserved, value); x2APIC
-   * MSRs and the VMX capability MSRs may not be loaded this way. Returns 0, or the 1-based failing entry.
-   */
+  /** The VM-entry MSR-load area: 0, or the 1-based failing entry. */
   private loadMsrList(address: number, count: number): number {
-    const mem = this.cpu.memory;
-    for (let i = 0; i < Math.min(count, MSR_LIST_MAX); i++) {
-      const e = (address + 16 * i) >>> 0;
-      const index = mem.read(e, 4) >>> 0;
-      if (mem.read(e + 4, 4) !== 0 || index >>> 8 === 0x8 || this.claims(index) || index === 0x3a) return i + 1;
-      if (!this.writeMsr(index, mem.read(e + 8, 4), mem.read(e + 12, 4))) return i + 1;
-    }
-    return 0;
+    return loadMsrList(this.cpu, address, count, (index) => this.claims(index));
   }
 
   loadMsrs(address: number, count: number): boolean {
     return this.loadMsrList(address, count) === 0;
   }
 
-  /** The VM-exit MSR-store area (SDM 28.4): each entry's value := RDMSR(index). */
   storeMsrs(address: number, count: number): boolean {
-    const cpu = this.cpu;
-    for (let i = 0; i < Math.min(count, MSR_LIST_MAX); i++) {
-      const e = (address + 16 * i) >>> 0;
-      const index = cpu.memory.read(e, 4) >>> 0;
-      if (index >>> 8 === 0x8) return false;
-      try {
-        cpu.msr.read(index);
-      } catch (err) {
-        if (err !== FAULT) throw err;
-        cpu.pendingVector = -1;
-        return false;
-      }
-      cpu.memory.write(e + 8, 4, cpu.msr.lo);
-      cpu.memory.write(e + 12, 4, cpu.msr.hi);
-    }
-    return true;
+    return storeMsrs(this.cpu, address, count);
   }
 
   // ------------------------------------------------------------------ EPT (GuestPhysical)
@@ -692,22 +557,6 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   }
 }
 
-/** Basic exit reason of each VMX instruction in non-root operation (SDM 25.1.2), by VmxOp. */
-const VMX_EXIT_REASON: readonly number[] = [
-  ExitReason.Vmxon,
-  ExitReason.Vmxoff,
-  ExitReason.Vmclear,
-  ExitReason.Vmptrld,
-  ExitReason.Vmptrst,
-  ExitReason.Vmread,
-  ExitReason.Vmwrite,
-  ExitReason.Vmlaunch,
-  ExitReason.Vmresume,
-  ExitReason.Vmcall,
-  ExitReason.Invept,
-  ExitReason.Invvpid,
-];
-
 function result(r: number, check: string): VmxResult {
   return { status: r === FAIL_INVALID ? 'fail-invalid' : 'fail-valid', error: r > 0 ? r : 0, check };
 }
@@ -717,7 +566,7 @@ function validRegionAddress(lo: number, hi: number): boolean {
   return (lo & 0xfff) === 0 && hi === 0;
 }
 
-function fixedBitsHold(v: number, fixed0: number, fixed1: number): boolean {
+export function fixedBitsHold(v: number, fixed0: number, fixed1: number): boolean {
   return (v & fixed0) === fixed0 && (v & ~fixed1) === 0;
 }
 
@@ -725,4 +574,3 @@ function tscOffset(v: Vmcs): number {
   return v.getHigh(F.TscOffset) * 0x1_0000_0000 + (v.get(F.TscOffset) >>> 0);
 }
 
-export { Reg, NO_REG };

@@ -12,7 +12,7 @@ import type { TableBuilder } from '../table-builder.js';
 import { getE16, setE16 } from './operands.js';
 import { cpuid } from '../cpuid.js';
 import { CACHE_FLUSH_CYCLES, RDTSC_CYCLES, SERIALIZING_CYCLES } from '../costs.js';
-import { CrAccess, DtInstr, IoFlags, VmxOp } from '../vmx-hooks.js';
+import { CrAccess, DtInstr, IoFlags } from '../vmx-hooks.js';
 
 /** Basic exit reasons of the instructions handled here (SDM Vol. 3 appendix C; vmx/controls.ts names them all). */
 const EXIT_CPUID = 10;
