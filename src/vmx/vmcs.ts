@@ -1,7 +1,17 @@
 // One VMCS's contents, held off-memory in typed arrays (the SDM leaves the region's layout to the
 // implementation, Vol. 3 24.2), with VMREAD/VMWRITE's width rules. Which VMCS is current is vmx-unit.ts'.
 
+import type { PhysicalMemory } from '../core/physical-memory.js';
 import { FIELD_COUNT, FieldType, FieldWidth, fieldSlot, fieldType, fieldWidth } from './vmcs-fields.js';
+
+/**
+ * The region's layout, which the SDM leaves to the implementation (Vol. 3 24.2): 0 revision identifier,
+ * 4 VMX-abort indicator, 8 launch state, 12 "launched before VMXOFF", then bits 31:0 and 63:32 of each field.
+ */
+const REGION_LAUNCH = 8;
+const REGION_VMXOFF = 12;
+const REGION_DATA = 16;
+export const VMCS_REGION_BYTES = REGION_DATA + FIELD_COUNT * 8;
 
 export const enum LaunchState {
   Clear = 0,
@@ -26,6 +36,33 @@ export class Vmcs {
   readValue = 0;
 
   constructor(readonly address: number) {}
+
+  /** Writes this VMCS's data into its region (VMCLEAR, or the processor evicting it from its cache). */
+  writeBack(memory: PhysicalMemory): void {
+    const a = this.address >>> 0;
+    // Only RAM: a region a guest placed over device registers is not written (it holds nothing readable back).
+    if (!memory.isRam(a) || !memory.isRam(a + VMCS_REGION_BYTES - 1)) return;
+    memory.write(a + REGION_LAUNCH, 4, this.launchState);
+    memory.write(a + REGION_VMXOFF, 4, this.launchedBeforeVmxoff ? 1 : 0);
+    for (let i = 0; i < FIELD_COUNT; i++) {
+      memory.write(a + REGION_DATA + 8 * i, 4, this.lo[i]);
+      memory.write(a + REGION_DATA + 8 * i + 4, 4, this.hi[i]);
+    }
+  }
+
+  /** The VMCS whose data a region holds (VMPTRLD of a VMCS not in the processor's cache). */
+  static readFrom(memory: PhysicalMemory, address: number): Vmcs {
+    const v = new Vmcs(address);
+    const a = address >>> 0;
+    if (!memory.isRam(a) || !memory.isRam(a + VMCS_REGION_BYTES - 1)) return v;
+    v.launchState = memory.read(a + REGION_LAUNCH, 4) === LaunchState.Launched ? LaunchState.Launched : LaunchState.Clear;
+    v.launchedBeforeVmxoff = memory.read(a + REGION_VMXOFF, 4) === 1;
+    for (let i = 0; i < FIELD_COUNT; i++) {
+      v.lo[i] = memory.read(a + REGION_DATA + 8 * i, 4);
+      v.hi[i] = memory.read(a + REGION_DATA + 8 * i + 4, 4);
+    }
+    return v;
+  }
 
   /** Reads a field for the hardware (VM entry/exit): the low 32 bits, 0 for an unsupported encoding. */
   get(encoding: number): number {

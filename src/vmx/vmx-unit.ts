@@ -27,6 +27,8 @@ export const LEAF1_ECX_VMX = 1 << 5;
 export const FEATURE_CONTROL_LOCK = 1;
 export const FEATURE_CONTROL_VMX = 4;
 export const INVALID_POINTER = -1;
+/** VMCSs the processor keeps cached (an implementation choice; any number is architectural). */
+const VMCS_CACHE_ENTRIES = 16;
 
 /**
  * The outcome of a VMX instruction as the typed API reports it: VMsucceed, VMfailInvalid, VMfailValid(error),
@@ -49,7 +51,10 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   inVmx = false;
   vmxonPointer = INVALID_POINTER;
   current: Vmcs | null = null;
-  /** VMCSs by region address: the processor's VMCS data cache (SDM 24.11.1). */
+  /**
+   * The processor's VMCS data cache (SDM 24.11.1), by region address, oldest first: bounded, so that a guest
+   * cycling through regions cannot grow it; an evicted VMCS is written back to its region, as hardware may.
+   */
   private readonly vmcsCache = new Map<number, Vmcs>();
   readonly ept: Ept;
   readonly exitInfo = new ExitInfo();
@@ -154,7 +159,11 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   vmxoff(): number {
     this.inVmx = false;
     this.vmxonPointer = INVALID_POINTER;
-    for (const v of this.vmcsCache.values()) if (v.launchState === LaunchState.Launched) v.launchedBeforeVmxoff = true;
+    for (const v of this.vmcsCache.values()) {
+      if (v.launchState === LaunchState.Launched) v.launchedBeforeVmxoff = true;
+      v.writeBack(this.cpu.memory);
+    }
+    this.vmcsCache.clear();
     this.current = null;
     this.cpu.cr0Fixed0 = 0;
     this.cpu.cr4Fixed0 = 0;
@@ -164,9 +173,12 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   vmclear(lo: number, hi: number): number {
     if (!validRegionAddress(lo, hi)) return VmxError.VmclearInvalidAddress;
     if ((lo | 0) === this.vmxonPointer) return VmxError.VmclearVmxonPointer;
+    // VMCLEAR writes the VMCS's data to its region and makes it clear (SDM 30.3 VMCLEAR).
     const v = this.vmcsAt(lo | 0);
     v.launchState = LaunchState.Clear;
     v.launchedBeforeVmxoff = false;
+    v.writeBack(this.cpu.memory);
+    this.vmcsCache.delete(v.address);
     if (this.current === v) this.current = null;
     return 0;
   }
@@ -203,7 +215,15 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
   private vmcsAt(address: number): Vmcs {
     let v = this.vmcsCache.get(address);
     if (v === undefined) {
-      v = new Vmcs(address);
+      if (this.vmcsCache.size >= VMCS_CACHE_ENTRIES) {
+        for (const old of this.vmcsCache.values()) {
+          if (old === this.current) continue;
+          old.writeBack(this.cpu.memory);
+          this.vmcsCache.delete(old.address);
+          break;
+        }
+      }
+      v = Vmcs.readFrom(this.cpu.memory, address);
       this.vmcsCache.set(address, v);
     }
     return v;
