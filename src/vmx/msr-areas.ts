@@ -38,11 +38,14 @@ export function loadMsrList(cpu: Cpu, address: number, count: number, capability
     if (mem.read(e + 4, 4) !== 0 || index >>> 8 === 0x8 || capability(index) || index === IA32_FEATURE_CONTROL) return i + 1;
     if (!writeMsr(cpu, index, mem.read(e + 8, 4), mem.read(e + 12, 4))) return i + 1;
   }
-  return 0;
+  // Beyond IA32_VMX_MISC's recommended maximum hardware may take a machine check (SDM 27.4): fail at the first
+  // entry past it rather than ignore the rest.
+  return (count >>> 0) > MSR_LIST_MAX ? MSR_LIST_MAX + 1 : 0;
 }
 
 /** The VM-exit MSR-store area: each entry's value := RDMSR(index); false on a failing entry (VMX abort). */
 export function storeMsrs(cpu: Cpu, address: number, count: number): boolean {
+  if ((count >>> 0) > MSR_LIST_MAX) return false;
   for (let i = 0; i < Math.min(count, MSR_LIST_MAX); i++) {
     const e = (address + 16 * i) >>> 0;
     const index = cpu.memory.read(e, 4) >>> 0;
