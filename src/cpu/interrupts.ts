@@ -30,7 +30,7 @@ export const enum Vector {
   MC = 18,
 }
 
-/** What is being delivered; the values are the VMX interruption types (SDM Vol. 3 24.8.3, vmx-hooks EventType). */
+/** What is being delivered; the values are the VMX interruption types (SDM Vol. 3 24.8.3). */
 export const enum EventKind {
   /** An external interrupt (EXT = 1). */
   External = 0,
@@ -60,7 +60,7 @@ export function deliverEvent(cpu: Cpu, vector: number, kind: EventKind, hasError
   const ext = software || kind === EventKind.PrivilegedSoftware ? 0 : 1;
   // In a VMX guest the exception bitmap may turn this into a VM exit (SDM Vol. 3 25.2); while it is
   // delivered, an exit (EPT violation, a nested exception that exits) records it as IDT-vectoring information.
-  if (cpu.nonRoot) cpu.vmx!.event(vector, kind as number, hasError, error);
+  if (cpu.nonRoot) cpu.vmx!.event(vector, kind, hasError, error);
   cpu.delivering = (vector | (kind << 8) | (hasError ? 0x800 : 0) | 0x80000000) | 0;
   cpu.deliveringError = error;
   cpu.deliveringLength = software || kind === EventKind.PrivilegedSoftware ? (cpu.eip - cpu.instrEip) | 0 : 0;

@@ -1,6 +1,8 @@
 // The CPU's side of VMX (DESIGN.md: vmx/ plugs into the core by composition): the VMX instructions' entry point
 // and the non-root intercepts the core calls. vmx/ implements this interface; the core knows nothing more of it.
 
+import type { EventKind } from './interrupts.js';
+
 /** The VMX instructions, as the opcode table dispatches them (SDM Vol. 3 chapter 30). */
 export const enum VmxOp {
   Vmxon = 0,
@@ -45,16 +47,6 @@ export const enum DtInstr {
   Ltr = 7,
 }
 
-/** The event kinds deliverEvent reports to the intercept (interruption types, SDM Vol. 3 24.8.3). */
-export const enum EventType {
-  External = 0,
-  Nmi = 2,
-  HardwareException = 3,
-  SoftwareInterrupt = 4,
-  PrivilegedSoftwareException = 5,
-  SoftwareException = 6,
-}
-
 /**
  * Installed on the CPU by the board when the processor has VMX (CPUID.1:ECX.VMX). Every method that may
  * cause a VM exit does it by switching the CPU to the host and throwing VMEXIT (cpu/fault.ts); a method
@@ -84,7 +76,7 @@ export interface VmxHooks {
   msr(s: number, write: boolean): void;
   descriptorTable(s: number, instr: DtInstr): void;
   /** An event about to be delivered through the guest IDT: exits if the exception bitmap says so. */
-  event(vector: number, type: EventType, hasError: boolean, error: number): void;
+  event(vector: number, kind: EventKind, hasError: boolean, error: number): void;
   /** A triple fault in the guest: always exits (reason 2). */
   tripleFault(): void;
   /** Processor reset (power-on): outside VMX operation, no current VMCS (SDM Vol. 3 table 10-1). */

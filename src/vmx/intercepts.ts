@@ -6,7 +6,8 @@ import { Reg } from '../cpu/registers.js';
 import { NO_REG, RM_MEM, PFX_OPSIZE, Seg } from '../cpu/decoder.js';
 import { VMEXIT } from '../cpu/fault.js';
 import { Flag } from '../cpu/flags.js';
-import { CrAccess, DtInstr, EventType, IoFlags } from '../cpu/vmx-hooks.js';
+import { CrAccess, DtInstr, IoFlags } from '../cpu/vmx-hooks.js';
+import { EventKind } from '../cpu/interrupts.js';
 import { ExitReason, IntrInfo, IntrType, Pin, Proc, Proc2, ExitCtl } from './controls.js';
 import { vmExit } from './vm-exit.js';
 import type { Vmx } from './vmx-unit.js';
@@ -197,14 +198,14 @@ export function descriptorTable(vmx: Vmx, s: number, instr: DtInstr): void {
  * An exception about to be delivered through the guest IDT (SDM 26.2): the exception bitmap decides, with the
  * #PF error-code mask/match rule. INT n never exits this way; INT3/INTO (type 6) and INT1 (type 5) do.
  */
-export function event(vmx: Vmx, vector: number, type: number, hasError: boolean, error: number): void {
-  if (type !== EventType.HardwareException && type !== EventType.SoftwareException && type !== EventType.PrivilegedSoftwareException) return;
+export function event(vmx: Vmx, vector: number, type: EventKind, hasError: boolean, error: number): void {
+  if (type !== EventKind.Exception && type !== EventKind.SoftwareException && type !== EventKind.PrivilegedSoftware) return;
   if (vmx.injecting) return; // an injected event is delivered, never intercepted (SDM 27.6.1)
   let exit = ((vmx.exceptionBitmap >>> vector) & 1) !== 0;
   if (vector === PF) exit = exit === ((error & vmx.pfMask) === vmx.pfMatch);
   if (!exit) return;
   const cpu = vmx.cpu;
-  const software = type !== EventType.HardwareException;
+  const software = type !== EventKind.Exception;
   const info = vmx.exitInfo.reset(software ? cpu.instrEip : cpu.eip);
   info.interruptionInfo = (vector | (type << 8) | (hasError ? IntrInfo.ErrorCodeValid : 0) | IntrInfo.Valid) | 0;
   info.interruptionError = hasError ? error : 0;

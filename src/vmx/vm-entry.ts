@@ -62,7 +62,7 @@ export function loadGuestState(vmx: Vmx, vmcs: Vmcs): void {
   cpu.updateSegChecks();
 }
 
-/** Interruption types as the CPU's deliverEvent kinds (the values are the same, vmx-hooks.ts EventType). */
+/** Interruption types as the CPU's deliverEvent kinds (cpu/interrupts.ts EventKind: the values are the same). */
 const KIND_OF_TYPE: readonly number[] = [0, -1, 2, 3, 4, 5, 6, -1];
 
 /**

@@ -4,6 +4,7 @@
 
 import type { Cpu } from '../cpu/cpu.js';
 import { VMEXIT } from '../cpu/fault.js';
+import type { EventKind } from '../cpu/interrupts.js';
 import { Flag } from '../cpu/flags.js';
 import { CrAccess, DtInstr, VmxOp, type VmxHooks, type GuestPhysical } from '../cpu/vmx-hooks.js';
 import type { MsrDevice } from '../core/msr-bus.js';
@@ -474,7 +475,7 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
     intercept.descriptorTable(this, s, instr);
   }
 
-  event(vector: number, type: number, hasError: boolean, error: number): void {
+  event(vector: number, type: EventKind, hasError: boolean, error: number): void {
     intercept.event(this, vector, type, hasError, error);
   }
 
