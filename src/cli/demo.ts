@@ -1,10 +1,10 @@
 // `exitless demo` (what `npm start` runs): boots guests/hello.asm, then every guest in guests/manifest.json,
 // and prints one friendly summary line each. Guest sources and the manifest belong to guests/.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runImage } from '../machine/run.js';
+import { type RunMode, runImage } from '../machine/run.js';
 import type { CliIo } from './io.js';
 import { readGuest } from './run-command.js';
 
@@ -15,6 +15,8 @@ interface ManifestGuest {
   file: string;
   description?: string;
   expectedStatus: number;
+  /** Run it in a VM under the TypeScript hypervisor (--mode trap). */
+  mode?: RunMode;
 }
 
 /** The repository root: the nearest directory above this file holding package.json and guests/. */
@@ -79,6 +81,11 @@ export function demoCommand(io: CliIo, root = repoRoot()): number {
   const list: ManifestGuest[] = [{ file: 'hello.asm', expectedStatus: 1, description: 'hello world' }];
   if ('error' in manifest) io.stdout(`(no guest manifest: ${manifest.error})\n`);
   else for (const g of manifest.guests) if (g.file !== 'hello.asm') list.push(g);
+  // The VMX side: hello again, in a VM under the hypervisor written in TypeScript, and the machine-code
+  // hypervisors of guests/vmx (exitless-only: QEMU's TCG has no VMX).
+  list.push({ file: 'hello.asm', expectedStatus: 1, mode: 'trap' });
+  const vmxDir = join(guestsDir, 'vmx');
+  if (existsSync(vmxDir)) for (const f of readdirSync(vmxDir).filter((n) => n.endsWith('.asm')).sort()) list.push({ file: `vmx/${f}`, expectedStatus: 1 });
 
   let failed = 0;
   for (const g of list) {
@@ -88,15 +95,17 @@ export function demoCommand(io: CliIo, root = repoRoot()): number {
       failed++;
       continue;
     }
-    const result = runImage(image, { memoryBytes, maxCycles: DEMO_MAX_CYCLES, noReboot: true });
-    if (g.file === 'hello.asm') io.stdout(result.serial.replace(/^/gm, '  | ').replace(/ {2}\| $/, '') + '\n');
+    const result = runImage(image, { memoryBytes, maxCycles: DEMO_MAX_CYCLES, noReboot: true, mode: g.mode });
+    if (g.file === 'hello.asm' && g.mode === undefined) io.stdout(result.serial.replace(/^/gm, '  | ').replace(/ {2}\| $/, '') + '\n');
     const s = summarize(result.serial);
     const ok = result.stop === 'debug-exit' && result.exitStatus === g.expectedStatus && s.fail === 0;
     if (!ok) failed++;
     const how = result.stop === 'debug-exit' ? `exit status ${result.exitStatus}` : result.stop === 'load-error' ? `load error: ${result.error}` : `stopped: ${result.stop}`;
     const tests = s.pass + s.fail + s.skip > 0 ? `${s.pass} PASS / ${s.fail} FAIL${s.skip ? ` / ${s.skip} SKIP` : ''}, ` : '';
+    const name = g.mode === 'trap' ? `${g.file} --mode trap` : g.file;
+    const exits = result.vm !== undefined ? `, ${Object.values(result.vm.exits).reduce((a, b) => a + b, 0).toLocaleString('en-US')} VM exits` : '';
     io.stdout(
-      `  ${ok ? 'ok  ' : 'FAIL'} ${g.file.padEnd(22)} ${tests}${how}, ${result.instructions.toLocaleString('en-US')} instructions, ${simulatedTime(result.cycles)} simulated\n`,
+      `  ${ok ? 'ok  ' : 'FAIL'} ${name.padEnd(28)} ${tests}${how}, ${result.instructions.toLocaleString('en-US')} instructions${exits}, ${simulatedTime(result.cycles)} simulated\n`,
     );
   }
   io.stdout(`\n${list.length - failed} of ${list.length} guests behaved as expected. Try: exitless run guests/hello.asm\n`);

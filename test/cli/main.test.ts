@@ -158,6 +158,33 @@ describe('exitless demo helpers', () => {
   it('runs the demo and prints one line per guest', async () => {
     const r = await cli('demo');
     expect(r.out).toContain('hello.asm');
+    expect(r.out).toMatch(/ok {3}hello\.asm --mode trap .* VM exits/);
+    expect(r.out).toMatch(/ok {3}vmx\/vmx-basic\.asm/);
     expect(r.out).toMatch(/guests behaved as expected/);
+  });
+});
+
+describe('exitless run --mode', () => {
+  const hello = new URL('../../guests/hello.asm', import.meta.url).pathname;
+
+  it('trap: the guest prints what it prints on bare metal, the exits by reason go to stderr', async () => {
+    const bare = await cli('run', hello);
+    const trap = await cli('run', hello, '--mode', 'trap');
+    expect(trap.out).toBe(bare.out);
+    expect(trap.code).toBe(bare.code);
+    expect(trap.err).toMatch(/^exitless: \d+ VM exits in [\d,]+ simulated cycles: IO_INSTRUCTION \d+\n$/);
+    expect(bare.err).toBe('');
+  });
+
+  it('-d vmexit logs kvm_entry / kvm_exit lines', async () => {
+    const r = await cli('run', hello, '--mode', 'trap', '-d', 'vmexit');
+    expect(r.err).toMatch(/^kvm_entry: vcpu 0, rip 0x[0-9a-f]+$/m);
+    expect(r.err).toMatch(/^kvm_exit: vcpu 0 reason IO_INSTRUCTION rip 0x[0-9a-f]+ info1 0x[0-9a-f]{16} info2 0x0{16} intr_info 0x00000000 error_code 0x00000000$/m);
+  });
+
+  it('an unknown mode is a usage error', async () => {
+    const r = await cli('run', hello, '--mode', 'eli-someday');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("exitless: --mode: 'eli-someday' is not bare or trap\n");
   });
 });
