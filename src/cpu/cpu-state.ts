@@ -160,6 +160,14 @@ export abstract class CpuState {
   /** An NMI is latched (raiseNmi) / NMIs are blocked until the next IRET (SDM Vol. 3 6.7.1). */
   nmiPending = false;
   nmiBlocked = false;
+  /**
+   * The IRET being executed ended NMI blocking (virtual-NMI blocking in a guest with virtual NMIs): IRET unblocks
+   * even if it then faults (SDM Vol. 3 6.7.1), and a VM exit for that fault reports "NMI unblocking due to IRET"
+   * (SDM Vol. 3 28.2.3). Cleared when the IRET completes or its fault has been handled.
+   */
+  iretUnblockedNmi = false;
+  /** VMX non-root operation with "NMI exiting" = 1 and "virtual NMIs" = 0: IRET leaves NMI blocking alone (SDM Vol. 3 26.3). */
+  iretKeepsNmiBlocking = false;
 
   /** True inside run()'s slices: charge() then counts toward the clock (else callers advance the scheduler). */
   inSlice = false;

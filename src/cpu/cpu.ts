@@ -52,7 +52,7 @@ export class Cpu extends CpuState {
     this.halted = false;
     this.shutdown = false;
     this.shadow = 0;
-    this.nmiPending = this.nmiBlocked = false;
+    this.nmiPending = this.nmiBlocked = this.iretUnblockedNmi = this.iretKeepsNmiBlocking = false;
     this.nonRoot = this.stepping = false;
     this.gpa = null;
     this.guestTscOffset = this.cr0Fixed0 = this.cr4Fixed0 = 0;
@@ -180,7 +180,10 @@ export class Cpu extends CpuState {
       f();
       return true;
     } catch (e) {
-      if (e === VMEXIT) return false; // the CPU already holds the host state
+      if (e === VMEXIT) {
+        this.iretUnblockedNmi = false;
+        return false; // the CPU already holds the host state
+      }
       if (e !== FAULT) throw e;
       this.eip = this.instrEip;
       try {
@@ -188,6 +191,7 @@ export class Cpu extends CpuState {
       } catch (e2) {
         if (e2 !== VMEXIT) throw e2; // the exception bitmap, or a triple fault, in a VMX guest
       }
+      this.iretUnblockedNmi = false; // the fault was a fault on IRET only for the exit just taken, if any
       return false;
     }
   }

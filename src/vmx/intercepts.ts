@@ -208,6 +208,7 @@ export function event(vmx: Vmx, vector: number, type: EventKind, hasError: boole
   const software = type !== EventKind.Exception;
   const info = vmx.exitInfo.reset(software ? cpu.instrEip : cpu.eip);
   info.interruptionInfo = (vector | (type << 8) | (hasError ? IntrInfo.ErrorCodeValid : 0) | IntrInfo.Valid) | 0;
+  if (vector !== DF) info.interruptionInfo |= nmiUnblockingIret(cpu);
   info.interruptionError = hasError ? error : 0;
   if (software) info.instructionLength = (cpu.eip - cpu.instrEip) | 0;
   if (vector === PF) {
@@ -239,10 +240,20 @@ export function eptExit(vmx: Vmx, misconfig: boolean, qualification: number, gpa
   const info = vmx.exitInfo.reset(cpu.instrEip);
   info.guestPhysical = gpa;
   if (!misconfig) {
-    info.qualification = qualification;
+    info.qualification = qualification | nmiUnblockingIret(cpu);
     info.guestLinear = lin;
   }
   vmExit(vmx, misconfig ? ExitReason.EptMisconfig : ExitReason.EptViolation);
+}
+
+/**
+ * Bit 12 of the exit interruption information (exception exits) and of the EPT-violation qualification: the exit
+ * is for a fault on an IRET that ended (virtual-)NMI blocking (SDM 28.2.3). Undefined, and left 0, for an exit
+ * during event delivery (IDT-vectoring information valid) and for #DF; IRET unblocks nothing with NMI exiting
+ * and no virtual NMIs (cpu.iretKeepsNmiBlocking), where the bit is undefined too.
+ */
+function nmiUnblockingIret(cpu: Vmx['cpu']): number {
+  return cpu.iretUnblockedNmi && cpu.delivering === 0 ? IntrInfo.NmiUnblockingIret : 0;
 }
 
 /**

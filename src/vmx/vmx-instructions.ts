@@ -109,8 +109,14 @@ const cpu = vmx.cpu;
       r = VmxError.VmcallInRoot; // no dual-monitor treatment of SMM (SDM 30.3 VMCALL)
       break;
     case VmxOp.Invept: {
+      // The type is checked before the descriptor is read (SDM 31.3 INVEPT: an unsupported type is VMfail(28)).
+      const type = cpu.reg32[cpu.d.reg[s]];
+      if (type !== 1 && type !== 2) {
+        r = VmxError.InvalidInveptOperand;
+        break;
+      }
       const lin = cpu.ea(s, 16, false);
-      r = vmx.invept(cpu.reg32[cpu.d.reg[s]], cpu.read32(lin), cpu.read32((lin + 4) | 0));
+      r = vmx.invept(type, cpu.read32(lin), cpu.read32((lin + 4) | 0));
       break;
     }
     default:

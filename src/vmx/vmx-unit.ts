@@ -321,6 +321,8 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
     }
     cpu.guestTscOffset = (this.proc & Proc.TscOffsetting) !== 0 ? tscOffset(v) : 0;
     cpu.stepping = (this.proc & Proc.MonitorTrapFlag) !== 0;
+    // With NMI exiting and no virtual NMIs, IRET does not affect blocking by NMI (SDM 26.3).
+    cpu.iretKeepsNmiBlocking = (this.pin & (Pin.NmiExiting | Pin.VirtualNmis)) === Pin.NmiExiting;
     this.pendingMtf = false;
     if ((this.pin & Pin.PreemptionTimer) !== 0) {
       // Counts down by one each time TSC bit X changes (SDM 26.5.1, X = IA32_VMX_MISC[4:0]).
@@ -342,6 +344,7 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
     cpu.gpa = null;
     cpu.guestTscOffset = 0;
     cpu.stepping = false;
+    cpu.iretKeepsNmiBlocking = false;
     cpu.cr0Fixed0 = CR0_FIXED0;
     cpu.cr4Fixed0 = CR4_FIXED0;
     if (this.timerDeadline !== Infinity) cpu.scheduler.cancel(this.timer);

@@ -29,12 +29,16 @@ interface VmxGuest {
 // Regressions these guests caught (all fixed): VMLAUNCH right after MOV SS entered the guest instead of
 // VMfailValid(26), and a fault-like exit right after STI / MOV SS saved no blocking in the interruptibility state
 // (the run loop cleared the shadow before the shadowed instruction ran); a fault while delivering an injected
-// event skipped the exception bitmap; an exit during delivery of a software interrupt reported length 0.
+// event skipped the exception bitmap; an exit during delivery of a software interrupt reported length 0; a faulting
+// IRET (a #GP, or an EPT violation reading its frame) left (virtual-)NMI blocking in effect and reported no "NMI
+// unblocking due to IRET" (bit 12 of the exit interruption information / EPT-violation qualification).
 const GUESTS: VmxGuest[] = [
   { file: 'vmx-basic.asm', passes: 106, knownFailures: [] },
   { file: 'vmx-exits.asm', passes: 91, knownFailures: [] },
   { file: 'vmx-inject.asm', passes: 64, knownFailures: [] },
   { file: 'vmx-preemption.asm', passes: 28, knownFailures: [] },
+  { file: 'vmx-ept.asm', passes: 107, knownFailures: [] },
+  { file: 'vmx-windows.asm', passes: 116, knownFailures: [] },
 ];
 
 const nasm = findNasm();

@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Reg } from '../../src/cpu/registers.js';
-import { ExitReason } from '../../src/vmx/controls.js';
+import { ExitReason, Pin } from '../../src/vmx/controls.js';
 import { VmcsField as F } from '../../src/vmx/vmcs-fields.js';
 import { GUEST_PD, type VmxBench, vmxBench } from '../helpers/vmx-runner.js';
 
@@ -160,6 +160,26 @@ describe('EPT violations with guest paging (SDM 28.2.1, bits 7 and 8)', () => {
     expect(b.run().reason).toBe(ExitReason.Cpuid);
     expect(b.cpu.reg32[Reg.EAX]).toBe(0xabcd);
     expect(b.memory.read(PT2, 4) & 0x20).toBe(0x20);
+  });
+});
+
+describe('EPT violations on IRET (SDM 28.1, 28.2.3 "NMI unblocking due to IRET")', () => {
+  it('reading the frame from a not-present page with virtual-NMI blocking: qualification bit 12; blocking already ended', () => {
+    const b = vmxBench('mov esp, 0x400000\nat: iretd');
+    b.set(F.PinControls, Pin.NmiExiting | Pin.VirtualNmis);
+    b.write(F.GuestInterruptibility, 8);
+    b.ept4k(DATA, 0);
+    const e = violation(b, 'at');
+    expect(hex(e.qualification)).toBe(hex((1 << 12) | READ | LINEAR_VALID | TRANSLATED));
+    expect(hex(e.guestPhysical)).toBe(hex(DATA));
+    expect(b.read(F.GuestInterruptibility) & 8).toBe(0);
+  });
+
+  it('without blocking: bit 12 clear', () => {
+    const b = vmxBench('mov esp, 0x400000\nat: iretd');
+    b.set(F.PinControls, Pin.NmiExiting | Pin.VirtualNmis);
+    b.ept4k(DATA, 0);
+    expect(hex(violation(b, 'at').qualification)).toBe(hex(READ | LINEAR_VALID | TRANSLATED));
   });
 });
 

@@ -376,6 +376,65 @@ describe('NMI-window exiting (exit 8; requires virtual NMIs, SDM "NMI-Window Exi
   });
 });
 
+describe('IRET and NMI blocking (SDM 6.7.1, 26.3, 28.1, 28.2.3 "NMI unblocking due to IRET")', () => {
+  /** An IRET whose frame's CS (0x0f00) lies beyond the GDT limit: #GP(0x0f00), an exit with exception bitmap bit 13. */
+  const badIret = 'pushfd\npush dword 0x0f00\npush dword 0\nat: iretd';
+  const NMI_BLOCKING = 8;
+  const UNBLOCKING = 1 << 12;
+
+  it('virtual NMIs: a faulting IRET ends virtual-NMI blocking before the exit and sets bit 12 of the interruption information', () => {
+    const b = vmxBench(badIret);
+    b.set(F.PinControls, Pin.NmiExiting | Pin.VirtualNmis);
+    b.write(F.ExceptionBitmap, 1 << 13);
+    b.write(F.GuestInterruptibility, NMI_BLOCKING);
+    const e = b.run();
+    expect(e.reason).toBe(ExitReason.ExceptionOrNmi);
+    expect(hex(e.interruptionInfo)).toBe(hex(intr(13, 3, true) | UNBLOCKING));
+    expect(hex(e.interruptionError)).toBe(hex(0x0f00));
+    expect(hex(e.rip)).toBe(hex(b.sym('at')));
+    expect(b.read(F.GuestInterruptibility) & NMI_BLOCKING).toBe(0);
+  });
+
+  it('virtual NMIs without blocking: the same #GP has bit 12 clear', () => {
+    const b = vmxBench(badIret);
+    b.set(F.PinControls, Pin.NmiExiting | Pin.VirtualNmis);
+    b.write(F.ExceptionBitmap, 1 << 13);
+    expect(hex(b.run().interruptionInfo)).toBe(hex(intr(13, 3, true)));
+  });
+
+  it('no NMI exiting: a faulting IRET ends blocking by NMI and sets bit 12', () => {
+    const b = vmxBench(badIret);
+    b.write(F.ExceptionBitmap, 1 << 13);
+    b.write(F.GuestInterruptibility, NMI_BLOCKING);
+    expect(hex(b.run().interruptionInfo)).toBe(hex(intr(13, 3, true) | UNBLOCKING));
+    expect(b.read(F.GuestInterruptibility) & NMI_BLOCKING).toBe(0);
+  });
+
+  it('a faulting IRET delivered to the guest (no exit) has still ended the blocking', () => {
+    const b = vmxBench(badIret);
+    b.set(F.ProcControls, Proc.HltExiting);
+    b.write(F.GuestInterruptibility, NMI_BLOCKING);
+    expectHandler(b, 13);
+    expect(b.read(F.GuestInterruptibility) & NMI_BLOCKING).toBe(0);
+  });
+
+  it('a fault after the IRET is not one on IRET: bit 12 clear', () => {
+    const b = vmxBench('pushfd\npush cs\npush dword at\niretd\nat: ud2');
+    b.set(F.PinControls, Pin.NmiExiting | Pin.VirtualNmis);
+    b.write(F.ExceptionBitmap, 1 << 6);
+    b.write(F.GuestInterruptibility, NMI_BLOCKING);
+    expect(hex(b.run().interruptionInfo)).toBe(hex(intr(6, 3)));
+  });
+
+  it('NMI exiting without virtual NMIs: IRET does not affect blocking by NMI', () => {
+    const b = vmxBench('pushfd\npush cs\npush dword at\niretd\nat: cpuid');
+    b.set(F.PinControls, Pin.NmiExiting);
+    b.write(F.GuestInterruptibility, NMI_BLOCKING);
+    expect(b.run().reason).toBe(ExitReason.Cpuid);
+    expect(b.read(F.GuestInterruptibility) & NMI_BLOCKING).toBe(NMI_BLOCKING);
+  });
+});
+
 describe('VMX-preemption timer (exit 52; SDM 26.5.1, IA32_VMX_MISC[4:0])', () => {
   const rate = (b: VmxBench): number => {
     b.cpu.msr.read(0x485);

@@ -143,6 +143,12 @@ const callFarM16: Handler = (cpu, s) => {
  * an outer level are not implemented and raise #GP(0).
  */
 function iret(cpu: Cpu, size: 2 | 4): void {
+  // IRET ends NMI blocking before anything can fault (SDM Vol. 3 6.7.1: even if the instruction faults).
+  if (cpu.nmiBlocked && !cpu.iretKeepsNmiBlocking) {
+    cpu.nmiBlocked = false;
+    cpu.iretUnblockedNmi = true;
+    cpu.breakLoop();
+  }
   const old = cpu.getFlags();
   if ((old & Flag.NT) !== 0) cpu.raise(Vector.GP, 0);
   const esp = cpu.reg32[Reg.ESP];
@@ -157,10 +163,7 @@ function iret(cpu: Cpu, size: 2 | 4): void {
   cpu.reg32[Reg.ESP] = (esp + 3 * size) | 0;
   const mask = cpu.cpl === 0 ? WRITABLE_FLAGS : WRITABLE_FLAGS & ~(Flag.IOPL | Flag.IF);
   cpu.setFlags((old & ~mask) | (fl & mask));
-  if (cpu.nmiBlocked) {
-    cpu.nmiBlocked = false; // IRET ends NMI blocking (SDM Vol. 3 6.7.1)
-    cpu.breakLoop();
-  }
+  cpu.iretUnblockedNmi = false;
 }
 
 // --- LOOP family (address size 32: ECX) ---
