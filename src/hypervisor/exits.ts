@@ -52,8 +52,9 @@ function handleIo(vm: Vm): ExitAction {
   const isIn = (q & IoFlags.In) !== 0;
   const cpu = vm.cpu;
   if ((q & IoFlags.String) !== 0) {
-    if (!vm.emulateStringIo(port, size, isIn, (q & IoFlags.Rep) !== 0)) return vm.unhandled('string I/O the hypervisor cannot emulate');
-    return skip(vm);
+    const r = vm.emulateStringIo(port, size, isIn, (q & IoFlags.Rep) !== 0);
+    if (r === 'fault') return vm.unhandled('string I/O through a guest page that is not present (no #PF emulation)');
+    return r === 'done' ? skip(vm) : RESUME; // 'again': the REP goes on at the next entry, from the same RIP
   }
   if (isIn) {
     const v = vm.devices.ports.read(port, size);

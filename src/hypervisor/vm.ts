@@ -19,6 +19,8 @@ import { VirtualMsrs } from './virtual-msrs.js';
 /** Ports the VM reaches without exits: the 8259 pair and the 8254 (devices.md 6.2). */
 const PASSTHROUGH_PORTS: readonly number[] = [0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43];
 const EFLAGS_IF = 1 << 9;
+/** Elements of a REP INS/OUTS emulated per I/O exit. */
+const STRING_IO_CHUNK = 4096;
 
 /** Host memory the hypervisor keeps above guest RAM: VMXON region, VMCS, bitmaps, EPT tables. */
 export const HOST_RESERVE_BYTES = 4 << 20;
@@ -295,8 +297,10 @@ export class Vm {
   /**
    * INS/OUTS with or without REP against the VM's port bus: elements move between the port and guest memory
    * at seg:ESI / ES:EDI (guest paging walked here), ESI/EDI step by the size in the direction of EFLAGS.DF.
+   * At most STRING_IO_CHUNK elements per exit, as KVM does: with ECX left the instruction runs (and exits) again,
+   * so a REP with ECX = 0xFFFFFFFF cannot hold the host. Returns 'done', 'again' (RIP stays) or 'fault'.
    */
-  emulateStringIo(port: number, size: 1 | 2 | 4, isIn: boolean, rep: boolean): boolean {
+  emulateStringIo(port: number, size: 1 | 2 | 4, isIn: boolean, rep: boolean): 'done' | 'again' | 'fault' {
     const cpu = this.cpu;
     const seg = isIn ? 0 : (this.read(F.ExitInstructionInfo) >>> 15) & 7;
     const base = this.read(GUEST_SEGMENT_FIELDS[seg].base);
@@ -304,16 +308,17 @@ export class Vm {
     const step = (flags & (1 << 10)) !== 0 ? -size : size;
     const reg = isIn ? Reg.EDI : Reg.ESI;
     let count = rep ? cpu.reg32[Reg.ECX] >>> 0 : 1;
-    while (count > 0) {
+    for (let n = 0; count > 0; n++) {
+      if (n === STRING_IO_CHUNK) return 'again';
       const gpa = this.guestLinearToPhysical((base + cpu.reg32[reg]) | 0, size);
-      if (gpa < 0) return false;
+      if (gpa < 0) return 'fault';
       if (isIn) cpu.memory.write(gpa, size, this.devices.ports.read(port, size));
       else this.devices.ports.write(port, size, cpu.memory.read(gpa, size) >>> 0);
       cpu.reg32[reg] = (cpu.reg32[reg] + step) | 0;
       count--;
       if (rep) cpu.reg32[Reg.ECX] = count;
     }
-    return true;
+    return 'done';
   }
 
   /** Guest-linear to guest-physical through the guest's 32-bit paging (SDM 4.3), or -1 (not present/crossing). */

@@ -140,3 +140,38 @@ gdtr:
     expect(trap.vm!.exits.MSR_WRITE).toBe(1);
   });
 });
+
+describe('hostile guests under the hypervisor', () => {
+  it('REP OUTSB with ECX = 0xFFFFFFFF is emulated in chunks: the run ends at the cycle limit, not in a host loop', () => {
+    const body = `mov esp, 0x90000
+mov ecx, 0xffffffff
+mov esi, 0x200000
+mov dx, 0x3ff        ; COM1 scratch register
+rep outsb
+hlt`;
+    const r = runImage(kernel(body), { mode: 'trap', memoryBytes: 16 << 20, maxCycles: 50_000_000 });
+    expect(r.stop).toBe('max-cycles');
+    const ioExits = r.vm!.exits.IO_INSTRUCTION;
+    expect(ioExits).toBeGreaterThan(1);
+  });
+
+  it('a REP INSB that fits in one chunk leaves ECX = 0 and ESI/EDI advanced, as on bare metal', () => {
+    const body = `mov esp, 0x90000
+mov edi, 0x200000
+mov ecx, 5000
+mov dx, 0x3fd        ; COM1 LSR
+cld
+rep insb
+mov eax, edi
+sub eax, 0x200000
+add eax, ecx         ; 5000 + 0
+mov dx, 0xf4
+shr eax, 3           ; 625
+out dx, eax`;
+    const bare = runImage(kernel(body), { memoryBytes: 16 << 20 });
+    const trap = runImage(kernel(body), { mode: 'trap', memoryBytes: 16 << 20 });
+    expect(bare.exitValue).toBe(625);
+    expect(trap.exitValue).toBe(625);
+    expect(trap.vm!.exits.IO_INSTRUCTION).toBe(3); // two chunks of the REP INSB (4096 + 904), then the OUT
+  });
+});
