@@ -1,12 +1,13 @@
 // Parsing the QEMU-style option values of `exitless run`: -m sizes, -d log items, -serial/-debugcon backends.
 // Each parser returns a value or a one-line error; yargs wiring and running are in main.ts and run-command.ts.
 
+import { MAX_RAM_BYTES } from '../core/physical-memory.js';
 import type { LogItem, Logger } from '../core/tracer.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** Largest RAM PhysicalMemory accepts (below the PCI hole, devices.md 6.1). */
-export const MAX_MEMORY_BYTES = 0xc000_0000;
+/** Largest RAM the board holds (PhysicalMemory's limit; well below the PCI hole, devices.md 6.1). */
+export const MAX_MEMORY_BYTES = MAX_RAM_BYTES;
 /** Smallest RAM we boot: the kernel goes at 1 MiB and needs room above it. */
 export const MIN_MEMORY_BYTES = 2 << 20;
 
@@ -18,7 +19,7 @@ export function parseMemorySize(text: string): Parsed<number> {
   if (!m) return { ok: false, error: `-m: cannot parse memory size '${text}' (examples: 128, 128M, 1G)` };
   const bytes = Math.round(Number(m[1]) * SUFFIX[m[2].toUpperCase()]);
   if (bytes < MIN_MEMORY_BYTES) return { ok: false, error: `-m: ${text} is too small (at least 2 MiB)` };
-  if (bytes > MAX_MEMORY_BYTES) return { ok: false, error: `-m: ${text} is too large (at most 3 GiB: RAM stays below the PCI hole)` };
+  if (bytes > MAX_MEMORY_BYTES) return { ok: false, error: `-m: ${text} is too large (at most 2 GiB)` };
   if (bytes % 4096 !== 0) return { ok: false, error: `-m: ${text} is not a whole number of 4 KiB pages` };
   return { ok: true, value: bytes };
 }

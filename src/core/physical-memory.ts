@@ -5,6 +5,8 @@ import { type AccessSize, type BusDevice, type UnclaimedAccessSink, allOnes, hex
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
+/** The most RAM one PhysicalMemory holds: 2 GiB (addresses stay non-negative 32-bit integers in the views). */
+export const MAX_RAM_BYTES = 0x8000_0000;
 
 /** Told when a write lands in a page that holds decoded instructions (self-modifying code). */
 export interface CodeWriteListener {
@@ -36,7 +38,7 @@ export class PhysicalMemory {
   unclaimedWrites = 0;
 
   constructor(ramBytes: number) {
-    if (!Number.isInteger(ramBytes) || ramBytes < PAGE_SIZE || ramBytes % PAGE_SIZE !== 0 || ramBytes > 0x8000_0000) {
+    if (!Number.isInteger(ramBytes) || ramBytes < PAGE_SIZE || ramBytes % PAGE_SIZE !== 0 || ramBytes > MAX_RAM_BYTES) {
       throw new RangeError(`RAM size ${ramBytes} must be a whole number of 4 KiB pages, at most 2 GiB`);
     }
     this.ramBytes = ramBytes;

@@ -6,6 +6,7 @@ import { debugExitStatus } from '../devices/debug-exit.js';
 import { type NetOptions, type NetResult, attachPeer } from './network.js';
 import { DEFAULT_MEMORY_BYTES, Machine, type MachineConfig } from './machine.js';
 import { Cpu } from '../cpu/cpu.js';
+import { MAX_RAM_BYTES } from '../core/physical-memory.js';
 import { HOST_RESERVE_BYTES, Vm, type VmRunResult } from '../hypervisor/vm.js';
 
 /** How the guest runs: on the bare board, or in a VM under the hypervisor written in TypeScript (DESIGN.md modes). */
@@ -141,14 +142,18 @@ export function runMachine(machine: Machine, options: Pick<RunOptions, 'maxCycle
  */
 function runInVm(image: Uint8Array, options: RunOptions): RunResult {
   const guestRam = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  const fail = (error: string): RunResult => ({ serial: '', exitStatus: null, exitValue: null, stop: 'load-error', error, cycles: 0, instructions: 0 });
+  const boardRam = Math.ceil(guestRam / 0x200000) * 0x200000 + HOST_RESERVE_BYTES;
+  if (boardRam > MAX_RAM_BYTES) {
+    return fail(`-m: at most ${(MAX_RAM_BYTES - HOST_RESERVE_BYTES) >>> 20} MiB with --mode trap (the hypervisor keeps ${HOST_RESERVE_BYTES >>> 20} MiB above guest RAM)`);
+  }
   const machine = new Machine({
-    memoryBytes: Math.ceil(guestRam / 0x200000) * 0x200000 + HOST_RESERVE_BYTES,
+    memoryBytes: boardRam,
     serial: options.serial,
     debugcon: options.debugcon,
     logger: options.logger,
     ...options.machine,
   });
-  const fail = (error: string): RunResult => ({ serial: '', exitStatus: null, exitValue: null, stop: 'load-error', error, cycles: 0, instructions: 0 });
   const loaded = machine.loadMultiboot(image, { cmdline: options.cmdline, modules: options.modules, ramBytes: guestRam });
   if (!loaded.ok) return fail(loaded.error);
   const cpu = machine.cpu;
