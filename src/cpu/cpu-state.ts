@@ -173,6 +173,8 @@ export abstract class CpuState {
   inSlice = false;
   /** CR2 before the last #PF wrote it (restored when the #PF causes a VM exit instead). */
   cr2Before = 0;
+  /** DR6 before the single-step trap set BS (restored when the #DB causes a VM exit instead). */
+  dr6Before = 0xffff0ff0;
   /** Set by a VM exit to a host written in TypeScript: run() returns 'vmexit' at the next boundary. */
   exitToApi = false;
 

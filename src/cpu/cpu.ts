@@ -139,6 +139,7 @@ export class Cpu extends CpuState {
         if (hadShadow !== 0 && this.nonRoot === wasNonRoot) this.shadow = 0;
         if (ok && tf && !this.eventDelivered && !this.shutdown) {
           if (newShadow === 2 && hadShadow === 0) continue; // MOV SS delays the single-step trap
+          this.dr6Before = this.dr6; // a #DB that causes a VM exit leaves DR6 unchanged (SDM Vol. 3 28.1)
           this.dr6 |= 1 << 14; // DR6.BS
           this.instrEip = this.eip;
           this.runSlice(0, () => deliverEvent(this, Vector.DB, EventKind.Exception, false, 0));

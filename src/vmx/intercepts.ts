@@ -216,7 +216,9 @@ export function event(vmx: Vmx, vector: number, type: EventKind, hasError: boole
     info.qualification = cpu.cr2;
     cpu.cr2 = cpu.cr2Before;
   } else if (vector === 1) {
-    info.qualification = cpu.dr6 & 0x600f; // B3-B0, BD, BS; DR6 itself is the guest's (SDM 28.2.1)
+    // The qualification gets this #DB's B3-B0, BD and BS; DR6 is left as it was (SDM 28.1, 28.2.1).
+    info.qualification = cpu.dr6 & ~cpu.dr6Before & 0x600f;
+    cpu.dr6 = cpu.dr6Before;
   }
   info.vectoring = vector !== DF;
   vmExit(vmx, ExitReason.ExceptionOrNmi);

@@ -27,7 +27,7 @@ describe('option parsers', () => {
     expect(parseMemorySize('4096k')).toEqual({ ok: true, value: 4 << 20 });
     expect(parseMemorySize('1.5G')).toEqual({ ok: true, value: 1.5 * (1 << 30) });
     for (const bad of ['x', '', '1M', '8G', '-5', '1000001b', '3G', '2049M']) expect(parseMemorySize(bad).ok, bad).toBe(false);
-    expect(parseMemorySize('2G')).toEqual({ ok: true, value: 2 << 30 }); // PhysicalMemory's limit
+    expect(parseMemorySize('2G')).toEqual({ ok: true, value: 2 ** 31 }); // PhysicalMemory's limit
   });
 
   it('parses -d items, backends and cycle counts', () => {
@@ -183,7 +183,7 @@ describe('exitless run --mode', () => {
     expect(r.err).toMatch(/^kvm_exit: vcpu 0 reason IO_INSTRUCTION rip 0x[0-9a-f]+ info1 0x[0-9a-f]{16} info2 0x0{16} intr_info 0x00000000 error_code 0x00000000$/m);
   });
 
-  it('trap: guest RAM plus the hypervisor's 4 MiB must fit the board (2 GiB): one line, status 2', async () => {
+  it("trap: guest RAM plus the hypervisor's 4 MiB must fit the board (2 GiB): one line, status 2", async () => {
     const r = await cli('run', hello, '--mode', 'trap', '-m', '2G');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/-m: at most 2044 MiB with --mode trap/);
