@@ -1,7 +1,7 @@
 // VM entry's checks on the guest-state area (SDM Vol. 3C 26.3.1; 27.3.1 in the 2023 edition) for this IA-32
 // processor: a failure is exit reason 33 | bit 31. Loading the guest state, and the control checks, are others'.
 
-import { CR0_FIXED0, CR0_FIXED1, CR4_FIXED0, CR4_FIXED1, MISC_LO } from './capabilities.js';
+import { CR0_FIXED0, CR0_FIXED1, CR4_FIXED0, CR4_FIXED1, MISC_LO, VMCS_REVISION } from './capabilities.js';
 import { ActivityState, EntryCtl, IntrInfo, IntrType, Interruptibility, Pin, Proc, Proc2 } from './controls.js';
 import type { Vmcs } from './vmcs.js';
 import { GUEST_SEGMENT_FIELDS, VmcsField } from './vmcs-fields.js';
@@ -132,7 +132,7 @@ const fail = (check: string): GuestStateFailure => ({ check, qualification: Entr
  * implementation: real mode and virtual-8086 mode are not emulated, so CR0.PE = 0 (possible with
  * "unrestricted guest") and RFLAGS.VM = 1 fail once every SDM check has passed. Assumes checkControls passed.
  */
-export function checkGuestState(vmcs: Vmcs): GuestStateFailure | null {
+export function checkGuestState(vmcs: Vmcs, readPhysical?: (pa: number) => number): GuestStateFailure | null {
   const pin = vmcs.get(VmcsField.PinControls);
   const ug = (activeSecondaryControls(vmcs) & Proc2.UnrestrictedGuest) !== 0;
   const entryCtls = vmcs.get(VmcsField.EntryControls);
@@ -246,10 +246,19 @@ export function checkGuestState(vmcs: Vmcs): GuestStateFailure | null {
     if (((pending & PENDING_DEBUG_BS) !== 0) !== singleStep) return fail(G.pendingBs);
   }
 
-  // VMCS link pointer: without VMCS shadowing, and with no VMCS memory reader here, only all-ones is accepted
-  // (the SDM would also accept a 4K-aligned pointer to a region holding this CPU's revision identifier).
-  if (vmcs.get(VmcsField.VmcsLinkPointer) !== -1 || vmcs.getHigh(VmcsField.VmcsLinkPointer) !== -1) {
-    return { check: G.linkPointer, qualification: EntryFailureQualification.VmcsLinkPointer };
+  // VMCS link pointer (SDM 26.3.1.5): all-ones, or a 4K-aligned pointer within the physical-address width to a
+  // region whose first dword is the revision identifier with bit 31 = the VMCS-shadowing control (0 here), and
+  // not the current VMCS. Without a memory reader only all-ones is accepted.
+  const linkLo = vmcs.get(VmcsField.VmcsLinkPointer);
+  const linkHi = vmcs.getHigh(VmcsField.VmcsLinkPointer);
+  if (linkLo !== -1 || linkHi !== -1) {
+    const valid =
+      readPhysical !== undefined &&
+      linkHi === 0 &&
+      (linkLo & 0xfff) === 0 &&
+      linkLo !== (vmcs.address | 0) &&
+      readPhysical(linkLo >>> 0) === VMCS_REVISION;
+    if (!valid) return { check: G.linkPointer, qualification: EntryFailureQualification.VmcsLinkPointer };
   }
 
   // This implementation's own limits, after every SDM check.

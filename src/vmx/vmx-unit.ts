@@ -252,7 +252,7 @@ export class Vmx implements VmxHooks, GuestPhysical, MsrDevice {
     this.decodeControls(v);
     this.spend(VM_ENTRY_CYCLES + (this.controlsDirty ? CONTROL_CHANGE_ENTRY_CYCLES : 0));
     this.controlsDirty = false;
-    const guest = checkGuestState(v);
+    const guest = checkGuestState(v, (pa) => cpu.memory.read(pa, 4));
     if (guest !== null) {
       this.lastCheck = guest.check;
       return this.entryFailure(ExitReason.InvalidGuestState, guest.qualification);

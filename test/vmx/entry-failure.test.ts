@@ -8,6 +8,7 @@
 // instructions); earlier editions number these chapters one lower.
 
 import { describe, expect, it } from 'vitest';
+import { VMCS_REVISION } from '../../src/vmx/capabilities.js';
 import { CONTROL_CHECKS, EPT_POINTER_CHECK, HOST_STATE_CHECKS } from '../../src/vmx/entry-checks.js';
 import { ExitCtl, ExitReason, Pin, Proc, Proc2 } from '../../src/vmx/controls.js';
 import { VmcsField as F } from '../../src/vmx/vmcs-fields.js';
@@ -192,6 +193,28 @@ describe('a guest-state check fails: exit 33 | bit 31, qualification 0, host sta
     expect(r).toEqual({ status: 'entry-failure', error: EXIT_33 | 0, check: 'VMCS link pointer' });
     expect(b.read(F.ExitQualification)).toBe(4);
     expectStillClear(b);
+  });
+
+  it('a VMCS link pointer to a region with the revision identifier is valid (SDM 26.3.1.5)', () => {
+    const b = bench();
+    b.memory.write(0x1300000, 4, VMCS_REVISION);
+    b.write64(F.VmcsLinkPointer, 0x1300000, 0);
+    expect(b.vmx.apiVmlaunch().status).toBe('succeed');
+  });
+
+  it('a VMCS link pointer that is unaligned, names the current VMCS, or has bit 31 set in the region fails', () => {
+    for (const [lo, rev] of [
+      [0x1300010, VMCS_REVISION],
+      [VMCS_REGION, VMCS_REVISION],
+      [0x1300000, VMCS_REVISION | 0x80000000],
+    ]) {
+      const b = bench();
+      b.memory.write(0x1300000, 4, rev);
+      b.write64(F.VmcsLinkPointer, lo, 0);
+      const r = b.vmx.apiVmlaunch();
+      expect(r.check, `link ${lo.toString(16)}`).toBe('VMCS link pointer');
+      expect(b.read(F.ExitQualification)).toBe(4);
+    }
   });
 
   it('after fixing the guest state, VMLAUNCH of the same (still clear) VMCS succeeds', () => {
