@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { runImage } from '../machine/run.js';
 import { assembleFile } from '../asm/index.js';
@@ -70,15 +70,48 @@ function mips(tBig: number, tTiny: number, instructions = BIG_INSTRUCTIONS): str
   return Math.round(instructions / 1e6 / (dt / 1000)).toLocaleString('en-US');
 }
 
-function main(argv: string[]): number {
+/**
+ * A/B against another build (`--against DIR`, DIR holding that build's dist/): the big images alternately on this
+ * build and that one, `runs` times each, best time of each. Alternating on one machine at one time is what makes a
+ * few-percent comparison meaningful on a noisy host; the best run is the least disturbed one.
+ */
+async function against(other: string, dir: string, runs: number): Promise<number> {
+  const path = resolve(other, 'dist', 'src', 'machine', 'run.js');
+  if (!existsSync(path)) {
+    console.error(`bench: --against: no build at ${path} (run npm run build there)`);
+    return 2;
+  }
+  const theirs = (await import(pathToFileURL(path).href)) as { runImage: typeof runImage };
+  console.log(`exitless bench A/B: this build vs ${other}, ${runs} alternating run(s) each, best time`);
+  for (const name of ['w1-big', 'w2-big', 'w1-smc', 'w2-smc']) {
+    const image = new Uint8Array(readFileSync(join(dir, `${name}.bin`)));
+    let ours = Infinity;
+    let base = Infinity;
+    for (let r = 0; r < runs; r++) {
+      let t0 = performance.now();
+      theirs.runImage(image);
+      base = Math.min(base, performance.now() - t0);
+      t0 = performance.now();
+      runImage(image);
+      ours = Math.min(ours, performance.now() - t0);
+    }
+    const delta = ((base - ours) / base) * 100;
+    console.log(`  ${name.padEnd(7)} this ${(BIG_INSTRUCTIONS / 1e3 / ours).toFixed(1).padStart(6)} MIPS   other ${(BIG_INSTRUCTIONS / 1e3 / base).toFixed(1).padStart(6)} MIPS   ${delta >= 0 ? '+' : ''}${delta.toFixed(1)}%`);
+  }
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
   let runs = 1;
   let quick = false;
+  let other: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--quick') quick = true;
+    else if (argv[i] === '--against') other = argv[++i] ?? '';
     else if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i].startsWith('--runs=')) runs = Number(argv[i].slice(7));
     else {
-      console.error(`bench: unknown argument ${argv[i]} (use --runs N, --quick)`);
+      console.error(`bench: unknown argument ${argv[i]} (use --runs N, --quick, --against DIR)`);
       return 2;
     }
   }
@@ -91,6 +124,7 @@ function main(argv: string[]): number {
     console.error(`bench: no benchmark images in ${dir} (set EXITLESS_BENCH_DIR)`);
     return 2;
   }
+  if (other !== null) return against(other, dir, runs);
   const names = quick ? ['w1-tiny', 'w1-small'] : ['w1-tiny', 'w1-big', 'w2-tiny', 'w2-big', 'w1-smc', 'w2-smc'];
   console.log(`exitless bench: ${dir}, median of ${runs} run(s)${quick ? ', quick (w1-small, 1e7 loop instructions)' : ''}`);
   const t: Record<string, Measured> = {};
@@ -159,4 +193,4 @@ function netperf(runs: number): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
