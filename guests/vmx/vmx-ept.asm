@@ -187,21 +187,7 @@ vmcs_with_ept:
     ret
 
 ; l2_set_gate: EAX = vector (<= VEC_EXTERNAL), EBX = handler: a 32-bit interrupt gate, selector 0x08, in l2_idt.
-l2_set_gate:
-    push eax
-    push edx
-    lea edx, [l2_idt + eax * 8]
-    mov eax, ebx
-    and eax, 0xFFFF
-    or eax, GDT_CODE_SEL << 16
-    mov [edx], eax
-    mov eax, ebx
-    and eax, 0xFFFF0000
-    mov ah, IDT_INT_GATE
-    mov [edx + 4], eax
-    pop edx
-    pop eax
-    ret
+vmx_gate_routine l2_set_gate, l2_idt, IDT_INT_GATE
 
 ; The L2 payloads: EDI = the linear (= guest-physical) address to access.
 l2_read:

@@ -64,21 +64,7 @@ l2_idt_init:
     ret
 
 ; l2_set_gate: EAX = vector, EBX = handler, ECX = attribute byte: a gate with selector 0x08 in l2_idt.
-l2_set_gate:
-    push eax
-    push edx
-    lea edx, [l2_idt + eax * 8]
-    mov eax, ebx
-    and eax, 0xFFFF
-    or eax, GDT_CODE_SEL << 16
-    mov [edx], eax
-    mov eax, ebx
-    and eax, 0xFFFF0000
-    mov ah, cl
-    mov [edx + 4], eax
-    pop edx
-    pop eax
-    ret
+vmx_gate_routine l2_set_gate, l2_idt, cl
 
 ; vmcs_for_injection: EAX = L2 entry point: a fresh VMCS with the L2 IDT and RFLAGS.IF = 1.
 vmcs_for_injection:

@@ -332,21 +332,7 @@ l2_nmi_bad_iret:
     iret
 
 ; l2_set_gate: EAX = vector (< L2_IDT_VECTORS), EBX = handler: a 32-bit interrupt gate, selector 0x08, in l2_idt.
-l2_set_gate:
-    push eax
-    push edx
-    lea edx, [l2_idt + eax * 8]
-    mov eax, ebx
-    and eax, 0xFFFF
-    or eax, GDT_CODE_SEL << 16
-    mov [edx], eax
-    mov eax, ebx
-    and eax, 0xFFFF0000
-    mov ah, IDT_INT_GATE
-    mov [edx + 4], eax
-    pop edx
-    pop eax
-    ret
+vmx_gate_routine l2_set_gate, l2_idt, IDT_INT_GATE
 
 ; ---------------------------------------------------------------------------------------------------- CR0/CR4
 ; Guest/host masks and read shadows (SDM 26.3, 26.1.3; digest 6.6): L1 owns CR0.TS and CR0.NE (shadow: TS = 1,
