@@ -15,6 +15,15 @@ export const enum Msr {
   IA32_PAT = 0x277,
 }
 
+/** IA32_PAT: each of the eight entries' type must be 0, 1, 4, 5, 6 or 7 (SDM Vol. 3 12.12.2), else WRMSR #GPs. */
+export function patValid(lo: number, hi: number): boolean {
+  for (let i = 0; i < 8; i++) {
+    const t = ((i < 4 ? lo : hi) >>> ((i & 3) * 8)) & 0xff;
+    if (t === 2 || t === 3 || t > 7) return false;
+  }
+  return true;
+}
+
 /** Reads and writes as hi:lo pairs (no BigInt, STYLE rule 5). */
 export class MsrFile {
   /** Added to the cycle clock to give the TSC (a WRMSR to IA32_TSC sets it). */
@@ -118,11 +127,7 @@ export class MsrFile {
         if (hi !== 0 || (lo & ~1) !== 0) this.cpu.raise(Vector.GP, 0);
         return;
       case Msr.IA32_PAT:
-        // Each entry's type must be 0, 1, 4, 5, 6 or 7.
-        for (let i = 0; i < 8; i++) {
-          const t = ((i < 4 ? lo : hi) >>> ((i & 3) * 8)) & 0xff;
-          if (t === 2 || t === 3 || t > 7) this.cpu.raise(Vector.GP, 0);
-        }
+        if (!patValid(lo, hi)) this.cpu.raise(Vector.GP, 0);
         this.patLo = lo;
         this.patHi = hi;
         return;

@@ -3,7 +3,8 @@
 // Running the VM and resuming after a handler is vm.ts'.
 
 import { Reg } from '../cpu/registers.js';
-import { cpuid } from '../cpu/cpuid.js';
+import { LEAF1_ECX_TSC_DEADLINE, LEAF1_ECX_X2APIC, LEAF1_EDX_APIC, cpuid } from '../cpu/cpuid.js';
+import { LEAF1_ECX_VMX } from '../vmx/vmx-unit.js';
 import { ExitReason, IntrInfo, IntrType } from '../vmx/controls.js';
 import { VmcsField as F } from '../vmx/vmcs-fields.js';
 import { IoFlags } from '../cpu/vmx-hooks.js';
@@ -17,8 +18,8 @@ export type ExitHandler = (vm: Vm) => ExitAction;
 const RESUME: ExitAction = { resume: true };
 
 /** CPUID.1 bits the VM does not get: VMX (no nested VMX), and the local APIC (no virtual APIC yet). */
-const HIDDEN_LEAF1_ECX = (1 << 5) | (1 << 21) | (1 << 24);
-const HIDDEN_LEAF1_EDX = 1 << 9;
+const HIDDEN_LEAF1_ECX = LEAF1_ECX_VMX | LEAF1_ECX_X2APIC | LEAF1_ECX_TSC_DEADLINE;
+const HIDDEN_LEAF1_EDX = LEAF1_EDX_APIC;
 
 /** MSRs the guest may access through the MSR bitmap without an exit (the VMCS switches SYSENTER on entry/exit). */
 export const PASSTHROUGH_READ_MSRS: readonly number[] = [0x10, 0x174, 0x175, 0x176, 0x1a0];

@@ -2,6 +2,8 @@
 // IA32_FEATURE_CONTROL, IA32_MISC_ENABLE and IA32_PAT; anything else is #GP(0), as on a CPU without it.
 // Which MSRs pass through without an exit is exits.ts' MSR-bitmap lists.
 
+import { patValid } from '../cpu/msr.js';
+
 /** Reads and writes as hi:lo pairs; false means the guest gets #GP(0). */
 export class VirtualMsrs {
   lo = 0;
@@ -57,10 +59,7 @@ export class VirtualMsrs {
       case 0x1a0:
         return hi === 0 && (lo & ~1) === 0;
       case 0x277:
-        for (let i = 0; i < 8; i++) {
-          const t = ((i < 4 ? lo : hi) >>> ((i & 3) * 8)) & 0xff;
-          if (t === 2 || t === 3 || t > 7) return false;
-        }
+        if (!patValid(lo, hi)) return false;
         this.patLo = lo;
         this.patHi = hi;
         return true;

@@ -4,7 +4,9 @@
 
 import type { Cpu, CpuStop } from '../cpu/cpu.js';
 import { Reg } from '../cpu/registers.js';
+import { cr0WriteFaults } from '../cpu/exec/system.js';
 import type { Logger } from '../core/tracer.js';
+import type { PhysicalMemory } from '../core/physical-memory.js';
 import type { Scheduler } from '../core/scheduler.js';
 import type { Vmx } from '../vmx/vmx-unit.js';
 import { EptBuilder } from '../vmx/ept.js';
@@ -24,12 +26,10 @@ const STRING_IO_CHUNK = 4096;
 
 /** Host memory the hypervisor keeps above guest RAM: VMXON region, VMCS, bitmaps, EPT tables. */
 export const HOST_RESERVE_BYTES = 4 << 20;
-const CR0_PE = 1;
 const CR0_NE = 1 << 5;
 const CR0_NW = 1 << 29;
 const CR0_CD = 1 << 30;
 const CR0_PG = 1 << 31;
-const CR0_DEFINED = 0xe005003f | 0;
 const CR4_VMXE = 1 << 13;
 
 export interface VmOptions {
@@ -123,11 +123,11 @@ export class Vm {
     // (pass-through, like an assigned device); their interrupts come back as external-interrupt exits.
     mem.fill(ioBitmapA, 0x1000, 0xff);
     mem.fill(ioBitmapB, 0x1000, 0xff);
-    for (const port of PASSTHROUGH_PORTS) mem.write(ioBitmapA + (port >>> 3), 1, mem.read(ioBitmapA + (port >>> 3), 1) & ~(1 << (port & 7)));
+    for (const port of PASSTHROUGH_PORTS) clearBit(mem, ioBitmapA, port);
     // MSR bitmap: everything exits except the pass-through lists (SDM 24.6.9).
     mem.fill(msrBitmap, 0x1000, 0xff);
-    for (const m of PASSTHROUGH_READ_MSRS) mem.write(msrBitmap + (m >>> 3), 1, mem.read(msrBitmap + (m >>> 3), 1) & ~(1 << (m & 7)));
-    for (const m of PASSTHROUGH_WRITE_MSRS) mem.write(msrBitmap + 0x800 + (m >>> 3), 1, mem.read(msrBitmap + 0x800 + (m >>> 3), 1) & ~(1 << (m & 7)));
+    for (const m of PASSTHROUGH_READ_MSRS) clearBit(mem, msrBitmap, m);
+    for (const m of PASSTHROUGH_WRITE_MSRS) clearBit(mem, msrBitmap + 0x800, m);
 
     // Capture the guest's starting state before the host state replaces it.
     const guest = {
@@ -285,10 +285,7 @@ export class Vm {
 
   /** MOV to CR0 changing CR0.NE: validate as the CPU would (SDM Vol. 3 2.5), keep NE set, shadow what was written. */
   writeGuestCr0(value: number): boolean {
-    if ((value & ~CR0_DEFINED) !== 0) return false;
-    if ((value & CR0_PG) !== 0 && (value & CR0_PE) === 0) return false;
-    if ((value & CR0_NW) !== 0 && (value & CR0_CD) === 0) return false;
-    if ((value & CR0_PE) === 0) return false; // real mode is not implemented (README), as on the bare CPU
+    if (cr0WriteFaults(value)) return false; // as on the bare CPU
     this.write(F.GuestCr0, value | CR0_NE | 0x10);
     this.write(F.Cr0ReadShadow, value & CR0_NE);
     return true;
@@ -418,4 +415,10 @@ export class Vm {
       `CS ${r(F.GuestCsSelector)} ${r(F.GuestCsAr)} SS ${r(F.GuestSsSelector)} ${r(F.GuestSsAr)} GDTR ${r(F.GuestGdtrBase)}/${r(F.GuestGdtrLimit)} IDTR ${r(F.GuestIdtrBase)}/${r(F.GuestIdtrLimit)}`,
     ].join('\n');
   }
+}
+
+/** Clears bit n of a VMX bitmap (I/O or MSR, SDM 24.6.4 and 24.6.9: byte n >> 3, bit n & 7): that one passes through. */
+function clearBit(mem: PhysicalMemory, base: number, n: number): void {
+  const a = base + (n >>> 3);
+  mem.write(a, 1, mem.read(a, 1) & ~(1 << (n & 7)));
 }

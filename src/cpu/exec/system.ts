@@ -40,12 +40,20 @@ const CR0_PG = 1 << 31;
 /** CR0 bits that exist: PE MP EM TS ET NE WP AM NW CD PG. */
 const CR0_DEFINED = 0xe005003f | 0;
 
-/** MOV to CR0 (SDM Vol. 3 2.5, Vol. 2 MOV CR): #GP on reserved bits, PG without PE, NW without CD. */
+/**
+ * Whether MOV to CR0 of `v` raises #GP (SDM Vol. 3 2.5, Vol. 2 MOV CR): reserved bits, PG without PE, NW without
+ * CD, and PE = 0 (real mode is not implemented, README). A hypervisor emulating the write asks the same.
+ */
+export function cr0WriteFaults(v: number): boolean {
+  if ((v & ~CR0_DEFINED) !== 0) return true;
+  if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) return true;
+  if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) return true;
+  return (v & CR0_PE) === 0;
+}
+
+/** MOV to CR0: #GP as cr0WriteFaults says, or for a VMX fixed bit. */
 export function writeCr0(cpu: Cpu, v: number): void {
-  if ((v & ~CR0_DEFINED) !== 0) cpu.raise(Vector.GP, 0);
-  if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) cpu.raise(Vector.GP, 0);
-  if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) cpu.raise(Vector.GP, 0);
-  if ((v & CR0_PE) === 0) cpu.raise(Vector.GP, 0); // real mode is not implemented (README)
+  if (cr0WriteFaults(v)) cpu.raise(Vector.GP, 0);
   // In VMX operation the fixed-1 bits (PE, NE, PG; NE only in an unrestricted guest) stay set (SDM Vol. 3 23.8).
   if ((v & cpu.cr0Fixed0) !== cpu.cr0Fixed0) cpu.raise(Vector.GP, 0);
   v |= CR0_ET; // hardwired to 1
